@@ -1,0 +1,47 @@
+"""Model registry: `get(name, **hparams)` and `names()`.
+
+Adding a model = one file in `ar_jax/models/` defining an `ARModel` subclass
+(see `ar_jax/models/base.py` for the contract) plus one line in `_REGISTRY`.
+The conformance suite in `tests/test_conformance.py` then covers it
+automatically. Modules are imported lazily, on first `get`.
+"""
+
+import importlib
+
+from ar_jax.models.base import ARModel
+
+# name -> "module:Class". Keep these names stable: configs refer to them.
+_REGISTRY = {
+    "fvsbn": "ar_jax.models.fvsbn:FVSBN",
+    "made": "ar_jax.models.made:MADE",
+}
+
+
+def names():
+  """Sorted list of registered model names."""
+  return sorted(_REGISTRY)
+
+
+def get_class(name):
+  """Returns the model class registered under `name`."""
+  if name not in _REGISTRY:
+    raise KeyError(f"unknown model {name!r}; registered models: {', '.join(names())}")
+  module, cls = _REGISTRY[name].split(":")
+  return getattr(importlib.import_module(module), cls)
+
+
+def get(name, **hparams):
+  """Builds model `name` with `hparams` (only `input_shape` is required)."""
+  cls = get_class(name)
+  fields = {f for f in cls.__dataclass_fields__ if f not in ("parent", "name")}
+  unknown = sorted(set(hparams) - fields)
+  if unknown:
+    raise TypeError(
+        f"model {name!r} got unknown hyperparameter(s) {unknown}; "
+        f"accepted: {sorted(fields)}")
+  if "input_shape" in hparams:
+    hparams["input_shape"] = tuple(int(d) for d in hparams["input_shape"])
+  return cls(**hparams)
+
+
+__all__ = ["ARModel", "get", "get_class", "names"]
