@@ -1,0 +1,366 @@
+"""Tests for ar_jax.masks: every mask builder is autoregressive, and the checker
+reports the exact offending connection when it is not."""
+
+import re
+
+import jax
+import numpy as np
+import pytest
+
+from ar_jax import masks as M
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+ORDER_SPECS = [("natural", None), ("reversed", None), ("random", 0), ("random", 7)]
+
+
+def _dims(num_dims, per_dim):
+  return np.repeat(np.arange(num_dims), per_dim)
+
+
+def _ordering_from_degrees(deg):
+  return np.argsort(deg)
+
+
+# ---------------------------------------------------------------- orderings
+
+
+def test_get_ordering_specs():
+  np.testing.assert_array_equal(M.get_ordering("natural", 4), [0, 1, 2, 3])
+  np.testing.assert_array_equal(M.get_ordering("reversed", 4), [3, 2, 1, 0])
+  r = M.get_ordering("random", 10, seed=3)
+  np.testing.assert_array_equal(np.sort(r), np.arange(10))
+  np.testing.assert_array_equal(r, M.get_ordering("random", 10, seed=3))
+  assert not np.array_equal(r, M.get_ordering("random", 10, seed=4))
+  np.testing.assert_array_equal(M.get_ordering([2, 0, 1], 3), [2, 0, 1])
+
+
+@pytest.mark.parametrize("spec, num_dims, seed, match", [
+    ("random", 4, None, "needs a seed"),
+    ([0, 1, 1], 3, None, r"permutation of range\(3\), got array\(\[0, 1, 1\]"),
+    ([0, 1], 3, None, r"permutation of range\(3\)"),
+    ("zigzag", 3, None, "'zigzag'"),
+    ("natural", 0, None, "num_dims must be a positive int, got 0"),
+])
+def test_get_ordering_errors(spec, num_dims, seed, match):
+  with pytest.raises(ValueError, match=match):
+    M.get_ordering(spec, num_dims, seed=seed)
+
+
+def test_input_degrees_are_positions_plus_one():
+  np.testing.assert_array_equal(M.input_degrees([2, 0, 1]), [2, 3, 1])
+
+
+# ------------------------------------------------------------------- MADE
+
+
+def test_hidden_degrees_random_range_and_determinism():
+  d = M.hidden_degrees(500, 6, method="random", seed=1, min_degree=2)
+  assert d.min() == 2 and d.max() == 5  # inclusive bounds [min_degree, D-1], all hit
+  np.testing.assert_array_equal(d, M.hidden_degrees(500, 6, method="random", seed=1,
+                                                     min_degree=2))
+
+
+def test_hidden_degrees_even():
+  np.testing.assert_array_equal(M.hidden_degrees(4, 5, method="even"), [1, 2, 3, 4])
+  d = M.hidden_degrees(2, 10, method="even", min_degree=3)
+  np.testing.assert_array_equal(d, [3, 9])  # both ends even with few units
+  np.testing.assert_array_equal(np.unique(M.hidden_degrees(20, 6, method="even")),
+                                [1, 2, 3, 4, 5])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_units=3, num_inputs=1), "num_inputs must be an int >= 2"),
+    (dict(num_units=0, num_inputs=4), "num_units must be a positive int, got 0"),
+    (dict(num_units=3, num_inputs=4, min_degree=4), r"min_degree must be in \[1, 3\], got 4"),
+    (dict(num_units=3, num_inputs=4, method="random"), "needs a seed"),
+    (dict(num_units=3, num_inputs=4, method="gauss", seed=0), "'gauss'"),
+])
+def test_hidden_degrees_errors(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    M.hidden_degrees(**kwargs)
+
+
+def test_hidden_and_output_mask_rules():
+  np.testing.assert_array_equal(M.hidden_mask([1, 2, 3], [1, 2]),
+                                [[1, 1], [0, 1], [0, 0]])
+  np.testing.assert_array_equal(M.output_mask([1, 2, 3], [1, 2]),
+                                [[0, 1], [0, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("spec, seed", ORDER_SPECS)
+@pytest.mark.parametrize("hidden", ["random", "even"])
+def test_made_masks_multi_feature_autoregressive_and_connected(spec, seed, hidden):
+  d, k, p = 6, 3, 4
+  order = M.get_ordering(spec, d, seed=seed)
+  mm = M.made_masks(order, (40, 30, 40), hidden=hidden, seed=5, input_features=k,
+                    output_params=p, direct=True)
+  assert [h.shape for h in mm.hidden] == [(d * k, 40), (40, 30), (30, 40)]
+  assert mm.output.shape == (40, d * p) and mm.direct.shape == (d * k, d * p)
+  assert all(h.dtype == bool for h in mm.hidden + [mm.output, mm.direct])
+  np.testing.assert_array_equal(mm.input_degrees, M.input_degrees(order))
+  M.check_autoregressive(mm.hidden + [mm.output], in_dims=_dims(d, k), out_dims=_dims(d, p),
+                         ordering=order, direct=mm.direct)
+  # Every hidden unit has an input (min-degree chaining), and every output dim
+  # but the first in the ordering gets a path through the hidden stack alone.
+  assert all(h.any(axis=0).all() for h in mm.hidden)
+  conn = M.connectivity(mm.hidden + [mm.output])
+  has_path = conn.any(axis=0).reshape(d, p).all(axis=1)
+  np.testing.assert_array_equal(has_path, np.arange(d) != order[0])
+
+
+def test_made_masks_even_small_widths_still_connect_every_output():
+  order = M.get_ordering("random", 9, seed=2)
+  mm = M.made_masks(order, (8, 8), hidden="even")
+  conn = M.connectivity(mm.hidden + [mm.output])
+  np.testing.assert_array_equal(conn.any(axis=0), np.arange(9) != order[0])
+
+
+def test_made_masks_without_hidden_layers_is_triangular():
+  order = M.get_ordering("random", 5, seed=1)
+  mm = M.made_masks(order, (), input_features=2, output_params=3)
+  assert mm.hidden == []
+  np.testing.assert_array_equal(
+      mm.output, np.kron(M.triangular_mask(order), np.ones((2, 3))).astype(bool))
+
+
+def test_made_masks_deterministic_given_seed():
+  a = M.made_masks(np.arange(6), (16, 16), seed=3)
+  b = M.made_masks(np.arange(6), (16, 16), seed=3)
+  c = M.made_masks(np.arange(6), (16, 16), seed=4)
+  assert all(np.array_equal(x, y) for x, y in zip(a.hidden, b.hidden))
+  assert not all(np.array_equal(x, y) for x, y in zip(a.hidden, c.hidden))
+
+
+def test_made_mask_pool_and_stack():
+  pool = M.made_mask_pool(5, (12, 12), 4, seed=1, input_features=2, direct=True)
+  again = M.made_mask_pool(5, (12, 12), 4, seed=1, input_features=2, direct=True)
+  for mm, mm2 in zip(pool, again):
+    np.testing.assert_array_equal(mm.output, mm2.output)
+    M.check_autoregressive(mm.hidden + [mm.output], in_dims=_dims(5, 2), out_dims=_dims(5, 1),
+                           ordering=_ordering_from_degrees(mm.input_degrees),
+                           direct=mm.direct)
+  assert len({tuple(mm.input_degrees) for mm in pool}) > 1  # orderings differ
+  st = M.stack_made_masks(pool)
+  assert [h.shape for h in st.hidden] == [(4, 10, 12), (4, 12, 12)]
+  assert st.output.shape == (4, 12, 5) and st.direct.shape == (4, 10, 5)
+  assert st.input_degrees.shape == (4, 5)
+  np.testing.assert_array_equal(st.hidden[1][2], pool[2].hidden[1])
+
+
+def test_made_mask_pool_agnostic_flags():
+  fixed = M.made_mask_pool(5, (12,), 3, order_agnostic=False, connectivity_agnostic=False)
+  for mm in fixed:
+    np.testing.assert_array_equal(mm.input_degrees, np.arange(1, 6))
+    np.testing.assert_array_equal(mm.hidden[0], fixed[0].hidden[0])
+  conn = M.made_mask_pool(5, (12,), 3, order_agnostic=False, connectivity_agnostic=True)
+  assert not np.array_equal(conn[0].hidden[0], conn[1].hidden[0])
+
+
+def test_stack_made_masks_rejects_mixed_shapes():
+  pool = [M.made_masks(np.arange(4), (8,)), M.made_masks(np.arange(4), (9,))]
+  with pytest.raises(ValueError, match="same shapes"):
+    M.stack_made_masks(pool)
+
+
+@pytest.mark.parametrize("spec, seed", ORDER_SPECS)
+def test_triangular_mask_is_autoregressive_and_complete(spec, seed):
+  order = M.get_ordering(spec, 7, seed=seed)
+  tri = M.triangular_mask(order)
+  M.check_autoregressive([tri], in_dims=np.arange(7), out_dims=np.arange(7), ordering=order)
+  # Complete: every allowed pair is connected (exactly one of [j,i], [i,j] for j != i).
+  np.testing.assert_array_equal(tri | tri.T | np.eye(7, dtype=bool), np.ones((7, 7), bool))
+  if spec == "natural":
+    np.testing.assert_array_equal(tri, np.triu(np.ones((7, 7), bool), 1))
+
+
+# ------------------------------------------------------------- the checker
+
+
+def test_connectivity_is_path_existence():
+  a = np.array([[1, 0], [0, 1], [0, 0]])
+  b = np.array([[0, 1], [0, 0]])
+  np.testing.assert_array_equal(M.connectivity([a, b]), [[0, 1], [0, 0], [0, 0]])
+  np.testing.assert_array_equal(M.connectivity([a, b], direct=np.eye(3, 2)),
+                                [[1, 1], [0, 1], [0, 0]])
+  with pytest.raises(ValueError, match=r"masks\[1\] has 3 inputs but masks\[0\] has 2"):
+    M.connectivity([a, np.ones((3, 2))])
+
+
+def test_broken_output_mask_names_the_exact_connection():
+  d = 6
+  mm = M.made_masks(np.arange(d), (20,), hidden="even")
+  deg_h = M.hidden_degrees(20, d, method="even")
+  h = int(np.flatnonzero(deg_h == 4)[0])  # sees dims 0..3
+  out = mm.output.copy()
+  assert not out[h, 1]
+  out[h, 1] = True  # forbidden: output dim 1 would see dims 1, 2, 3
+  with pytest.raises(M.AutoregressiveError) as err:
+    M.check_autoregressive(mm.hidden + [out], in_dims=np.arange(d), out_dims=np.arange(d),
+                           ordering=np.arange(d))
+  msg = str(err.value)
+  assert "3 forbidden connection(s)" in msg
+  assert (f"output unit 1 (dim 1, position 1) sees input feature 1 (dim 1, position 1) "
+          f"via hidden unit {h} of layer 1") in msg
+  assert re.search(r"input feature 3 \(dim 3, position 3\)", msg)
+  assert "input feature 4" not in msg
+  assert isinstance(err.value, ValueError)
+
+
+def test_broken_direct_mask_and_reporting_limit():
+  order = M.get_ordering("random", 8, seed=0)
+  mm = M.made_masks(order, (16,), seed=0, direct=True)
+  direct = ~mm.direct  # almost everything forbidden
+  with pytest.raises(M.AutoregressiveError) as err:
+    M.check_autoregressive(mm.hidden + [mm.output], in_dims=np.arange(8),
+                           out_dims=np.arange(8), ordering=order, direct=direct)
+  msg = str(err.value)
+  total = 8 * 9 // 2  # pairs with pos(in) >= pos(out)
+  assert f"{total} forbidden connection(s)" in msg
+  assert f"... and {total - 10} more" in msg
+  assert msg.count("via the direct mask") == 10
+
+
+def test_checker_validates_dims():
+  with pytest.raises(ValueError, match=r"out_dims must be 3 ints in \[0, 3\)"):
+    M.check_autoregressive([np.eye(3)], in_dims=np.arange(3), out_dims=[0, 1, 5],
+                           ordering=np.arange(3))
+
+
+# ------------------------------------------------------------- conv masks
+
+
+def test_conv_mask_a_and_b_differ_exactly_at_centre():
+  a, b = M.conv_mask(5, 3, 2, 4, "A"), M.conv_mask(5, 3, 2, 4, "B")
+  assert a.dtype == np.float32 and a.shape == (5, 3, 2, 4)
+  diff = np.argwhere(a != b)
+  assert set(map(tuple, diff[:, :2])) == {(2, 1)}
+  assert (a[2, 1] == 0).all() and (b[2, 1] == 1).all()
+  assert (a[:2] == 1).all() and (a[3:] == 0).all()
+  np.testing.assert_array_equal(a[2, :, 0, 0], [1, 0, 0])
+
+
+def test_conv_mask_channel_groups():
+  a = M.conv_mask(3, 3, 6, 6, "A", channel_groups=3)
+  b = M.conv_mask(3, 3, 6, 6, "B", channel_groups=3)
+  g = np.arange(6) // 2  # contiguous groups R R G G B B
+  np.testing.assert_array_equal(a[1, 1], g[:, None] < g[None, :])
+  np.testing.assert_array_equal(b[1, 1], g[:, None] <= g[None, :])
+  first = M.conv_mask(3, 3, 3, 6, "A", channel_groups=3)  # RGB data in
+  np.testing.assert_array_equal(first[1, 1], [[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1],
+                                              [0, 0, 0, 0, 0, 0]])
+  assert (first[1, 0] == 1).all() and (first[1, 2] == 0).all()
+
+
+@pytest.mark.parametrize("args, match", [
+    ((3, 3, 4, 6, "A", 3), "in_channels=4 must be divisible by channel_groups=3"),
+    ((3, 3, 3, 5, "A", 3), "out_channels=5 must be divisible by channel_groups=3"),
+    ((4, 3, 3, 3, "A", 1), "kernel_h must be a positive odd int"),
+    ((3, 3, 3, 3, "C", 1), "mask_type must be 'A' or 'B', got 'C'"),
+])
+def test_conv_mask_errors(args, match):
+  with pytest.raises(ValueError, match=match):
+    M.conv_mask(*args)
+
+
+def test_unroll_conv_mask_receptive_field():
+  dense = M.unroll_conv_mask(M.conv_mask(3, 3, 1, 1, "A"), 3, 3)
+  np.testing.assert_array_equal(np.flatnonzero(dense[:, 4]), [0, 1, 2, 3])  # centre pixel
+  np.testing.assert_array_equal(np.flatnonzero(dense[:, 0]), [])  # first pixel sees nothing
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_pixelcnn_stack_is_autoregressive_and_b_first_is_not(groups):
+  c, f = groups, 2 * groups
+  stack = [M.conv_mask(3, 3, c, f, "A", groups), M.conv_mask(5, 5, f, f, "B", groups),
+           M.conv_mask(1, 1, f, c, "B", groups)]
+  M.check_conv_autoregressive(stack, height=5, width=5, channel_groups=groups)
+  with pytest.raises(M.AutoregressiveError,
+                     match=r"output unit 0 \(dim 0, position 0\) sees input feature 0 "
+                     r"\(dim 0, position 0\) via hidden unit"):
+    M.check_conv_autoregressive([M.conv_mask(3, 3, c, f, "B", groups)] + stack[1:],
+                                height=5, width=5, channel_groups=groups)
+
+
+def _down_shift_dense(h, w, c):
+  s = np.zeros((h, w, c, h, w, c), bool)
+  for i in range(1, h):
+    for j in range(w):
+      s[i - 1, j, :, i, j, :] = np.eye(c, dtype=bool)
+  return s.reshape(h * w * c, h * w * c)
+
+
+def _gated_stack_connectivity(num_layers, h, w, f=2):
+  vert = M.unroll_conv_mask(M.vertical_stack_mask(3, 3, 1, f), h, w)
+  horiz = M.unroll_conv_mask(M.horizontal_stack_mask(3, "A", 1, f), h, w)
+  v2h = _down_shift_dense(h, w, f) @ M.unroll_conv_mask(np.ones((1, 1, f, f)), h, w)
+  horiz = horiz | M.connectivity([vert, v2h])
+  for _ in range(num_layers - 1):
+    vert = M.connectivity([vert, M.unroll_conv_mask(M.vertical_stack_mask(3, 3, f, f), h, w)])
+    hb = M.unroll_conv_mask(M.horizontal_stack_mask(3, "B", f, f), h, w)
+    horiz = M.connectivity([horiz, hb]) | M.connectivity([vert, v2h])
+  return horiz
+
+
+def test_gated_pixelcnn_stacks_have_no_blind_spot():
+  h = w = 7
+  layers = 2
+  conn = _gated_stack_connectivity(layers, h, w)
+  M.check_autoregressive([conn], in_dims=np.arange(h * w), out_dims=np.repeat(
+      np.arange(h * w), 2), ordering=np.arange(h * w))
+  # Pixel (i, j) sees exactly: row i, cols j-L..j-1, and rows i-L-1..i-1, cols j-L..j+L.
+  i, j = 4, 3
+  seen = conn[:, (i * w + j) * 2].reshape(h, w)
+  want = np.zeros((h, w), bool)
+  want[i, j - layers:j] = True
+  want[i - layers - 1:i, j - layers:j + layers + 1] = True
+  np.testing.assert_array_equal(seen, want)
+  # The plain PixelCNN stack with the same depth misses (i-1, j+2): its blind spot.
+  pix = M.connectivity([M.unroll_conv_mask(M.conv_mask(3, 3, 1, 1, "A"), h, w),
+                        M.unroll_conv_mask(M.conv_mask(3, 3, 1, 1, "B"), h, w)])
+  assert not pix[(i - 1) * w + j + 2, i * w + j] and seen[i - 1, j + 2]
+
+
+# ------------------------------------------------------------- 1-D
+
+
+def test_causal_conv1d_padding_and_mask():
+  assert M.causal_conv1d_padding(3, 4) == (8, 0)
+  np.testing.assert_array_equal(M.causal_conv1d_mask(5), [1, 1, 1, 0, 0])
+  np.testing.assert_array_equal(M.causal_conv1d_mask(5, exclusive=True), [1, 1, 0, 0, 0])
+  with pytest.raises(ValueError, match="kernel_size must be odd"):
+    M.causal_conv1d_mask(4)
+
+
+def _unroll_1d(mask_k, length):
+  k = mask_k.shape[0]
+  dense = np.zeros((length, length), bool)
+  for t in range(length):
+    for j in range(k):
+      s = t + j - k // 2
+      if 0 <= s < length:
+        dense[s, t] = mask_k[j] != 0
+  return dense
+
+
+def test_causal_conv1d_mask_stack_checks():
+  t = 9
+  first = _unroll_1d(M.causal_conv1d_mask(3, exclusive=True), t)
+  rest = _unroll_1d(M.causal_conv1d_mask(5), t)
+  M.check_autoregressive([first, rest, rest], in_dims=np.arange(t), out_dims=np.arange(t),
+                         ordering=np.arange(t))
+  with pytest.raises(M.AutoregressiveError, match="output unit 0 .* input feature 0"):
+    M.check_autoregressive([rest, rest], in_dims=np.arange(t), out_dims=np.arange(t),
+                           ordering=np.arange(t))
+
+
+def test_causal_attention_mask():
+  np.testing.assert_array_equal(M.causal_attention_mask(4), np.tril(np.ones((4, 4), bool)))
+  excl = M.causal_attention_mask(4, exclusive=True)
+  np.testing.assert_array_equal(excl, np.tril(np.ones((4, 4), bool), -1))
+  # [t, s] = query t reads key s, so as an [IN, OUT] mask it is transposed.
+  M.check_autoregressive([excl.T], in_dims=np.arange(4), out_dims=np.arange(4),
+                         ordering=np.arange(4))
+  with pytest.raises(M.AutoregressiveError):
+    M.check_autoregressive([M.causal_attention_mask(4).T], in_dims=np.arange(4),
+                           out_dims=np.arange(4), ordering=np.arange(4))
