@@ -39,6 +39,9 @@ def get(name, **hparams):
     raise TypeError(
         f"model {name!r} got unknown hyperparameter(s) {unknown}; "
         f"accepted: {sorted(fields)}")
+  # Lists (e.g. from configs or JSON) become tuples: modules must be hashable
+  # to be static arguments of jitted functions.
+  hparams = {k: tuple(v) if isinstance(v, list) else v for k, v in hparams.items()}
   if "input_shape" in hparams:
     hparams["input_shape"] = tuple(int(d) for d in hparams["input_shape"])
   return cls(**hparams)

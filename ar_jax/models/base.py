@@ -47,9 +47,10 @@ class ARModel(nn.Module):
   # "vector" [B, D], "image" [B, H, W, C] or "sequence" [B, T]: tells the
   # conformance suite which tiny input shape to test with.
   input_kind: ClassVar[str] = "vector"
-  # Hyperparameter overrides that make the model tiny for the conformance
-  # suite (which enumerates every input); merged over the defaults.
-  conformance_hparams: ClassVar[dict] = {}
+  # Hyperparameter variants the conformance suite tests (each a dict merged
+  # over the defaults; keep them tiny: the suite enumerates every input). The
+  # suite also runs the first variant with num_classes=3 for discrete models.
+  conformance_variants: ClassVar[tuple] = ({},)
 
   # ---- static helpers (usable on an unbound module) ----
   @property
