@@ -1,0 +1,128 @@
+"""The training config schema: defaults, and value checks that name the key.
+
+Every experiment file (`experiments/configs/*.py`) starts from
+`default_config()` and overrides values, so all configs share one schema that
+the trainer reads. Launchers lock the config (`lock_config=True`), so an
+unknown `--config.foo` fails at flag parsing and a wrongly typed value fails
+when assigned; `validate(config)` then checks the values that a type cannot
+(choices, ranges) before any data is loaded or anything compiled.
+"""
+
+import ml_collections
+from ml_collections import config_dict
+
+BINARIZATIONS = ("fixed", "dynamic", "threshold", "none")
+PROCESS_SHARDINGS = ("batch", "split")
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "cosine", "exponential")
+
+
+def default_config():
+  """All keys the trainer reads, with defaults."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0  # Root of every RNG stream (init, train steps, sampling, data order).
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = "binarized_mnist"  # A key of ar_jax.data.DATASETS, or "synthetic".
+  # fixed: stored binary data as is; dynamic: Bernoulli(k/256) per step from
+  # 8-bit data; threshold: k >= 128; none: raw pixel values as classes.
+  c.data.binarization = "fixed"
+  c.data.data_dir = config_dict.placeholder(str)  # None: ar_jax.data's default.
+  c.data.train_split = "train"
+  c.data.eval_split = "validation"  # Early stopping and best checkpoint.
+  c.data.test_split = "test"  # Evaluated once, at the end.
+  # batch: every process holds the whole split and feeds its rows of each
+  # global batch (the data order is independent of the process count);
+  # split: each process loads only its 1/P shard (less memory, order depends on P).
+  c.data.process_sharding = "batch"
+  # Only read when data.name == "synthetic" (tests, benchmarks).
+  c.data.synthetic = ml_collections.ConfigDict(dict(
+      shape=(28, 28, 1), num_classes=2,
+      num_train=1000, num_validation=200, num_test=200))
+
+  c.model = ml_collections.ConfigDict()
+  c.model.name = "made"  # A key of the ar_jax.models registry.
+  # Passed as ar_jax.models.get(name, **hparams); unknown names fail there.
+  # input_shape defaults to the dataset's shape, num_classes to the data's.
+  c.model.hparams = ml_collections.ConfigDict()
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.name = "adam"
+  c.optim.lr = 1e-3  # Peak learning rate (after warmup).
+  c.optim.b1 = 0.9
+  c.optim.b2 = 0.999
+  c.optim.eps = 1e-8
+  c.optim.weight_decay = 0.0  # adamw only (decoupled).
+  c.optim.warmup_steps = 0  # Linear 0 -> lr, in optimizer updates.
+  c.optim.schedule = "constant"
+  # cosine: to lr * end_lr_factor over decay_steps (-1: all remaining updates).
+  c.optim.decay_steps = -1
+  c.optim.end_lr_factor = 0.0
+  c.optim.decay_rate = 0.5  # exponential: lr * decay_rate ** (t / decay_steps).
+  c.optim.grad_clip_norm = 0.0  # 0 disables global-norm clipping.
+  c.optim.grad_accum_steps = 1  # Micro-batches per optimizer update.
+  c.optim.ema_decay = 0.0  # 0 disables the EMA of params.
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 100  # Global, over all devices and processes.
+  c.train.num_steps = 10_000  # Micro-batches (= updates when grad_accum_steps=1).
+  c.train.steps_per_dispatch = 1  # Train steps scanned inside one jitted call.
+  c.train.log_every_steps = 100
+  c.train.checkpoint_every_steps = 1000
+  c.train.keep_checkpoints = 2
+  c.train.async_checkpointing = True
+  # Stop after this many evals without a better validation NLL; 0 disables.
+  c.train.early_stopping_patience = 0
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.every_steps = 1000
+  c.eval.batch_size = 500  # Global; the last partial batch is padded and masked.
+  c.eval.num_samples = 64  # Sample grid written each eval; 0 disables.
+  return c
+
+
+def parse_arg(arg):
+  """`get_config(arg)` variants: None/"" (full run) or "cpu" (tiny CPU run)."""
+  arg = (arg or "").strip()
+  if arg not in ("", "cpu"):
+    raise ValueError(f"unknown config variant {arg!r}; expected '' or 'cpu' "
+                     "(e.g. --config=experiments/configs/made_mnist.py:cpu)")
+  return arg
+
+
+def _require(cond, key, value, expected):
+  if not cond:
+    raise ValueError(f"config.{key}={value!r} is invalid: expected {expected}")
+
+
+def validate(c):
+  """Checks values a type cannot; each error names the key and what was expected."""
+  _require(c.data.binarization in BINARIZATIONS, "data.binarization",
+           c.data.binarization, f"one of {BINARIZATIONS}")
+  _require(c.data.process_sharding in PROCESS_SHARDINGS, "data.process_sharding",
+           c.data.process_sharding, f"one of {PROCESS_SHARDINGS}")
+  _require(c.optim.name in OPTIMIZERS, "optim.name", c.optim.name, f"one of {OPTIMIZERS}")
+  _require(c.optim.schedule in SCHEDULES, "optim.schedule", c.optim.schedule,
+           f"one of {SCHEDULES}")
+  _require(c.optim.lr > 0, "optim.lr", c.optim.lr, "> 0")
+  _require(c.optim.warmup_steps >= 0, "optim.warmup_steps", c.optim.warmup_steps, ">= 0")
+  _require(c.optim.decay_steps == -1 or c.optim.decay_steps > 0, "optim.decay_steps",
+           c.optim.decay_steps, "-1 (all remaining updates) or > 0")
+  _require(0 < c.optim.decay_rate <= 1, "optim.decay_rate", c.optim.decay_rate, "in (0, 1]")
+  _require(c.optim.grad_clip_norm >= 0, "optim.grad_clip_norm", c.optim.grad_clip_norm, ">= 0")
+  _require(c.optim.grad_accum_steps >= 1, "optim.grad_accum_steps",
+           c.optim.grad_accum_steps, ">= 1")
+  _require(0 <= c.optim.ema_decay < 1, "optim.ema_decay", c.optim.ema_decay,
+           "in [0, 1) (0 disables)")
+  for key in ("batch_size", "num_steps", "steps_per_dispatch", "log_every_steps",
+              "checkpoint_every_steps", "keep_checkpoints"):
+    _require(c.train[key] >= 1, f"train.{key}", c.train[key], ">= 1")
+  _require(c.train.early_stopping_patience >= 0, "train.early_stopping_patience",
+           c.train.early_stopping_patience, ">= 0 (0 disables)")
+  _require(c.train.num_steps % c.optim.grad_accum_steps == 0, "train.num_steps",
+           c.train.num_steps,
+           f"a multiple of optim.grad_accum_steps={c.optim.grad_accum_steps}")
+  _require(c.eval.every_steps >= 1, "eval.every_steps", c.eval.every_steps, ">= 1")
+  _require(c.eval.batch_size >= 1, "eval.batch_size", c.eval.batch_size, ">= 1")
+  _require(c.eval.num_samples >= 0, "eval.num_samples", c.eval.num_samples, ">= 0")
+  return c

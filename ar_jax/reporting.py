@@ -1,0 +1,97 @@
+"""What a run writes: metrics.jsonl, TensorBoard events, sample grids, results.json.
+
+Only process 0 writes; on the others every writer here is a no-op, so callers
+need no `if process_index == 0` of their own.
+"""
+
+import json
+import math
+import os
+
+import jax
+import numpy as np
+
+
+def is_writer():
+  return jax.process_index() == 0
+
+
+class MetricWriter:
+  """Appends `{"step": s, "split": ..., **scalars}` lines and TensorBoard scalars."""
+
+  def __init__(self, workdir, enabled=None):
+    self.enabled = is_writer() if enabled is None else enabled
+    self._tb = None
+    if self.enabled:
+      os.makedirs(workdir, exist_ok=True)
+      self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8")
+      try:
+        from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+      except ImportError:
+        pass  # metrics.jsonl is the source of truth; TensorBoard is optional.
+
+  def write(self, step, split, scalars):
+    if not self.enabled:
+      return
+    row = {"step": int(step), "split": split}
+    row.update({k: _py(v) for k, v in scalars.items()})
+    self._jsonl.write(json.dumps(row) + "\n")
+    self._jsonl.flush()
+    if self._tb is not None:
+      for k, v in scalars.items():
+        if isinstance(_py(v), (int, float)):
+          self._tb.add_scalar(f"{split}/{k}", _py(v), int(step))
+
+  def close(self):
+    if self.enabled:
+      self._jsonl.close()
+      if self._tb is not None:
+        self._tb.close()
+
+
+def _py(v):
+  v = np.asarray(v).item() if isinstance(v, (np.ndarray, np.generic, jax.Array)) else v
+  return v
+
+
+def image_shape(model_shape, data_shape):
+  """How to draw one sample: the data's image shape when it has one."""
+  if len(data_shape) in (2, 3) and math.prod(data_shape) == math.prod(model_shape):
+    return tuple(data_shape) if len(data_shape) == 3 else tuple(data_shape) + (1,)
+  return (1, math.prod(model_shape), 1)  # Vector data: one row of pixels.
+
+
+def image_grid(samples, shape_HxWxC, num_classes, pad=1):
+  """uint8 grid image `[rows*(H+pad)+pad, cols*(W+pad)+pad, C]` of N samples."""
+  n = samples.shape[0]
+  h, w, c = shape_HxWxC
+  x = np.asarray(samples, np.float64).reshape(n, h, w, c)
+  x = np.clip(x * (255.0 / (num_classes - 1)), 0, 255).astype(np.uint8)
+  cols = math.ceil(math.sqrt(n))
+  rows = math.ceil(n / cols)
+  grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 128, np.uint8)
+  for i in range(n):
+    r, q = divmod(i, cols)
+    grid[pad + r * (h + pad):pad + r * (h + pad) + h,
+         pad + q * (w + pad):pad + q * (w + pad) + w] = x[i]
+  return grid
+
+
+def save_png(path, grid):
+  if not is_writer():
+    return
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  img = grid[..., 0] if grid.shape[-1] == 1 else grid
+  tmp = path + ".tmp.png"
+  Image.fromarray(img).save(tmp)
+  os.replace(tmp, path)  # Readers never see a half-written PNG.
+
+
+def write_json(path, obj):
+  if not is_writer():
+    return
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(obj, f, indent=2, sort_keys=True, default=str)
+  os.replace(tmp, path)

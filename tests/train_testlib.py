@@ -1,0 +1,172 @@
+"""Shared helpers for tests/test_train*.py: a tiny model, a tiny config, a runner.
+
+Run as a script it trains one tiny config in a fresh process, which is how the
+tests get a real multi-device (`--devices 8`) or multi-process run:
+
+  python tests/train_testlib.py --workdir W --devices 8 --out out.npz \
+      [--overrides '{"train.num_steps": 6}'] [--process_id 0 --num_processes 2 --port P]
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import flax.linen as nn
+import numpy as np
+
+from ar_jax import distributions
+from ar_jax.models import base
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def register_tiny_model():
+  """Adds "tiny_ar" to the model registry (tests only; no file of theirs is touched)."""
+  from ar_jax import models  # pylint: disable=import-outside-toplevel
+  models._REGISTRY.setdefault("tiny_ar", "train_testlib:TinyAR")  # pylint: disable=protected-access
+
+
+class TinyAR(base.ARModel):
+  """Logistic autoregression (FVSBN-like): out_d = sum_{i<d} W_id x_i + b_d."""
+  input_shape: tuple
+  num_classes: int = 2
+
+  @property
+  def distribution(self):
+    return distributions.for_classes(self.num_classes)
+
+  @nn.compact
+  def __call__(self, x, cond=None):
+    del cond
+    x_BxSxK = self.one_hot(x)
+    b, d, k = x_BxSxK.shape[0], self.num_dims, self.num_classes
+    p = self.distribution.num_params
+    mask = np.kron(np.triu(np.ones((d, d), np.float32), 1), np.ones((k, p), np.float32))
+    w = self.param("w", nn.initializers.normal(0.01), (d * k, d * p))
+    bias = self.param("b", nn.initializers.zeros, (d * p,))
+    out = x_BxSxK.reshape(b, d * k) @ (w * mask) + bias
+    return out.reshape((b,) + tuple(self.input_shape) + (p,))
+
+
+def tiny_config(**overrides):
+  """A seconds-long config on 4x4 synthetic binary images; `a__b=v` sets a.b."""
+  from ar_jax import configs  # pylint: disable=import-outside-toplevel
+  c = configs.default_config()
+  c.data.name = "synthetic"
+  c.data.synthetic.shape = (4, 4, 1)
+  c.data.synthetic.num_train = 64
+  c.data.synthetic.num_validation = 20
+  c.data.synthetic.num_test = 19
+  c.model.name = "tiny_ar"
+  c.optim.lr = 1e-2
+  c.optim.decay_steps = 6
+  c.optim.schedule = "cosine"
+  c.train.batch_size = 8
+  c.train.num_steps = 6
+  c.train.log_every_steps = 1
+  c.train.checkpoint_every_steps = 2
+  c.train.keep_checkpoints = 5
+  c.eval.every_steps = 3
+  c.eval.batch_size = 8
+  c.eval.num_samples = 4
+  apply_overrides(c, {k.replace("__", "."): v for k, v in overrides.items()})
+  return c
+
+
+def apply_overrides(c, overrides):
+  for key, value in overrides.items():
+    *path, last = key.split(".")
+    node = c
+    for p in path:
+      node = node[p]
+    node[last] = tuple(value) if isinstance(value, list) else value
+  return c
+
+
+def load_state(config, workdir, best=False):
+  """The newest (or best) checkpointed TrainState of a run, as numpy."""
+  import jax  # pylint: disable=import-outside-toplevel
+  from ar_jax import checkpoint, experiment  # pylint: disable=import-outside-toplevel
+  exp = experiment.build(config)
+  d = experiment.checkpoint_dirs(workdir)[1 if best else 0]
+  ckpt = checkpoint.Checkpointer(d, max_to_keep=100, async_save=False)
+  try:
+    state, meta, step = ckpt.restore(exp.abstract)
+  finally:
+    ckpt.close()
+  return jax.tree.map(np.asarray, state), meta, step
+
+
+def train_losses(workdir):
+  rows = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
+  return np.array([r["loss"] for r in rows if r["split"] == "train"])
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def runner_cmd(workdir, out, devices=1, overrides=None, process_id=None,
+               num_processes=None, port=None):
+  cmd = [sys.executable, os.path.join(HERE, "train_testlib.py"), "--workdir", str(workdir),
+         "--out", str(out), "--devices", str(devices),
+         "--overrides", json.dumps(overrides or {})]
+  if num_processes:
+    cmd += ["--process_id", str(process_id), "--num_processes", str(num_processes),
+            "--port", str(port)]
+  return cmd
+
+
+def runner_env():
+  env = dict(os.environ)
+  env["PYTHONPATH"] = os.pathsep.join([ROOT, HERE, env.get("PYTHONPATH", "")])
+  env["JAX_PLATFORMS"] = "cpu"
+  env.pop("XLA_FLAGS", None)
+  return env
+
+
+def run(workdir, out, timeout=240, **kwargs):
+  """Runs the runner in a subprocess and returns its npz output."""
+  p = subprocess.run(runner_cmd(workdir, out, **kwargs), env=runner_env(),
+                     capture_output=True, text=True, timeout=timeout, check=False)
+  if p.returncode != 0:
+    raise AssertionError(f"runner failed (rc={p.returncode}):\n{p.stderr[-4000:]}")
+  return dict(np.load(out))
+
+
+def _main():
+  ap = argparse.ArgumentParser()
+  ap.add_argument("--workdir", required=True)
+  ap.add_argument("--out", required=True)
+  ap.add_argument("--devices", type=int, default=1)
+  ap.add_argument("--overrides", default="{}")
+  ap.add_argument("--process_id", type=int)
+  ap.add_argument("--num_processes", type=int)
+  ap.add_argument("--port", type=int)
+  a = ap.parse_args()
+  import jax  # pylint: disable=import-outside-toplevel
+  jax.config.update("jax_num_cpu_devices", a.devices)
+  from ar_jax import sharding, train  # pylint: disable=import-outside-toplevel
+  if a.num_processes:
+    sharding.maybe_initialize_distributed(f"localhost:{a.port}", a.num_processes,
+                                          a.process_id)
+  register_tiny_model()
+  config = apply_overrides(tiny_config(), json.loads(a.overrides))
+  results = train.train_and_evaluate(config, a.workdir)
+  state, _, step = load_state(config, a.workdir)
+  leaves = jax.tree_util.tree_leaves_with_path(state)
+  arrays = {jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves}
+  if jax.process_index() == 0 or a.num_processes:
+    np.savez(a.out, step=step, test_nll=results.get("test_nll", np.nan),
+             losses=train_losses(a.workdir) if jax.process_index() == 0 else np.zeros(0),
+             **{"state" + k: v for k, v in arrays.items()})
+
+
+if __name__ == "__main__":
+  _main()
