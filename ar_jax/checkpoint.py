@@ -49,12 +49,13 @@ class Checkpointer:
     self._saved.add(step)
     return True
 
-  def restore(self, abstract_state, step=None):
+  def restore(self, abstract_state, step=None, quarantine=True):
     """`(state, meta, step)` from `step`, or from the newest good one; None if none.
 
     `abstract_state` is a pytree of `jax.ShapeDtypeStruct` with shardings; the
     restored arrays land in those shardings. With `step=None`, a checkpoint
-    that fails to restore is quarantined and the previous one is tried.
+    that fails to restore is quarantined (moved aside; skipped but left in
+    place if `quarantine=False`, for read-only use) and the previous one is tried.
     """
     steps = [step] if step is not None else sorted(self._mgr.all_steps(), reverse=True)
     for s in steps:
@@ -68,7 +69,8 @@ class Checkpointer:
         logging.warning("checkpoint %s/%d is unreadable (%s: %s); falling back "
                         "to the previous one", self.directory, s, type(e).__name__,
                         str(e).splitlines()[0][:300])
-        self._quarantine(s)
+        if quarantine:
+          self._quarantine(s)
         continue
       return out["state"], dict(out["meta"]), s
     return None

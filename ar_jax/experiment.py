@@ -86,10 +86,11 @@ def _split_id(split):
   return int.from_bytes(split.encode()[:4].ljust(4, b"\0"), "little") & 0x7FFFFFFF
 
 
-def sample_grid(exp, params, key, num_samples):
+def sample_grid(exp, params, key, num_samples, temperature=1.0):
   """Draws samples (all processes take part) and lays them out as a uint8 image."""
   key = jax.device_put(key, sharding_lib.replicated(exp.mesh))
-  x = sampling.sample(exp.model, {"params": params}, key, num_samples)
+  x = sampling.sample(exp.model, {"params": params}, key, num_samples,
+                      temperature=temperature)
   x = sharding_lib.to_host(x)
   from ar_jax import reporting  # pylint: disable=import-outside-toplevel
   shape = reporting.image_shape(exp.model.input_shape, exp.info.shape)

@@ -1,0 +1,136 @@
+r"""The `ar-jax` console script: train, sample, eval, prepare.
+
+  ar-jax train   --config=experiments/configs/made_mnist.py:cpu --workdir=runs/made
+  ar-jax sample  --workdir=runs/made [--which=best|latest] [--num_samples=64] [--out=x.png]
+  ar-jax eval    --workdir=runs/made [--which=best|latest] [--split=test]
+  ar-jax prepare binarized_mnist [--data_dir=...]
+
+`sample` and `eval` read the run's config.json unless --config is given, and
+restore the newest readable checkpoint of the chosen kind (best-by-validation
+by default, the latest periodic one if there is no best).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+import jax
+import ml_collections
+
+from ar_jax import main as launcher
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("which", "best", ["best", "latest"], "sample/eval: which checkpoint.")
+flags.DEFINE_string("split", "test", "eval: split to evaluate.")
+flags.DEFINE_integer("num_samples", 64, "sample: number of samples in the grid.")
+flags.DEFINE_float("temperature", 1.0, "sample: softmax/sigmoid temperature.")
+flags.DEFINE_integer("sample_seed", 0, "sample: seed of the sampling key.")
+flags.DEFINE_string("out", None, "sample/eval: output path (default: in --workdir).")
+
+_USAGE = __doc__
+
+
+def load_run_config(workdir):
+  """The config a run saved (config.json), on top of the current schema."""
+  from ar_jax import configs  # pylint: disable=import-outside-toplevel
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise app.UsageError(f"{path} not found: pass --config, or a --workdir of a run")
+  with open(path, encoding="utf-8") as f:
+    saved = json.load(f)
+  c = configs.default_config()
+  _merge(c, saved)
+  return c
+
+
+def _merge(node, values):
+  for k, v in values.items():
+    if isinstance(v, dict):
+      if k not in node:
+        node[k] = ml_collections.ConfigDict()
+      _merge(node[k], v)
+    else:
+      node[k] = tuple(v) if isinstance(v, list) else v
+
+
+def _restore(exp, workdir, which):
+  from ar_jax import checkpoint, experiment  # pylint: disable=import-outside-toplevel
+  periodic, best = experiment.checkpoint_dirs(workdir)
+  order = [best, periodic] if which == "best" else [periodic]
+  for d, kind in zip(order, ["best", "latest"] if which == "best" else ["latest"]):
+    ckpt = checkpoint.Checkpointer(d, max_to_keep=1000, async_save=False)
+    try:
+      out = ckpt.restore(exp.abstract, quarantine=False)
+    finally:
+      ckpt.close()
+    if out is not None:
+      state, _, step = out
+      logging.info("restored %s step %d", d, step)
+      return state, step, kind
+  raise FileNotFoundError(f"no readable checkpoint in {order}")
+
+
+def _setup():
+  launcher.require("workdir")
+  launcher.setup_process()
+  config = FLAGS.config if FLAGS.config is not None else load_run_config(FLAGS.workdir)
+  from ar_jax import experiment  # pylint: disable=import-outside-toplevel
+  return experiment.build(config)
+
+
+def _sample(argv):
+  del argv
+  from ar_jax import experiment, reporting  # pylint: disable=import-outside-toplevel
+  exp = _setup()
+  with jax.set_mesh(exp.mesh):
+    state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
+    key = jax.random.key(FLAGS.sample_seed)
+    grid = experiment.sample_grid(exp, state.eval_params(), key, FLAGS.num_samples,
+                                  temperature=FLAGS.temperature)
+  out = FLAGS.out or os.path.join(FLAGS.workdir, f"samples_{kind}_{step}.png")
+  reporting.save_png(out, grid)
+  if reporting.is_writer():
+    print(out)
+
+
+def _eval(argv):
+  del argv
+  from ar_jax import experiment, reporting  # pylint: disable=import-outside-toplevel
+  exp = _setup()
+  with jax.set_mesh(exp.mesh):
+    state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
+    res = experiment.evaluate(exp, state.eval_params(), FLAGS.split)
+  res.update(split=FLAGS.split, checkpoint=kind, step=step)
+  out = FLAGS.out or os.path.join(FLAGS.workdir, f"eval_{FLAGS.split}_{kind}.json")
+  reporting.write_json(out, res)
+  if reporting.is_writer():
+    print(json.dumps(res))
+
+
+def _prepare(rest):
+  """Delegates to the data package's own CLI, arguments unchanged."""
+  return subprocess.call([sys.executable, "-m", "ar_jax.data.prepare", *rest])
+
+
+_COMMANDS = {"train": launcher.main, "sample": _sample, "eval": _eval}
+
+
+def main(argv=None):
+  argv = list(sys.argv if argv is None else argv)
+  if len(argv) < 2 or argv[1] not in (*_COMMANDS, "prepare"):
+    sys.stderr.write(_USAGE)
+    return 2
+  cmd, rest = argv[1], argv[2:]
+  if cmd == "prepare":
+    return _prepare(rest)
+  app.run(_COMMANDS[cmd], argv=[f"ar-jax {cmd}"] + rest,
+          flags_parser=launcher.parse_flags_or_exit)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
