@@ -109,6 +109,15 @@ def test_made_masks_multi_feature_autoregressive_and_connected(spec, seed, hidde
   np.testing.assert_array_equal(has_path, np.arange(d) != order[0])
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_made_masks_narrow_first_layer_leaves_no_dead_units(seed):
+  # A 3-unit first layer often lacks degree 1; min-degree chaining must then
+  # keep the next layer from drawing degrees that nothing feeds.
+  mm = M.made_masks(M.get_ordering("random", 10, seed=seed), (3, 50, 50), seed=seed)
+  for i, h in enumerate(mm.hidden):
+    assert h.any(axis=0).all(), f"layer {i + 1} has a unit with no inputs"
+
+
 def test_made_masks_even_small_widths_still_connect_every_output():
   order = M.get_ordering("random", 9, seed=2)
   mm = M.made_masks(order, (8, 8), hidden="even")
