@@ -8,8 +8,8 @@ stopping bookkeeping); the data position is the step itself.
 
 Robustness: orbax writes into a tmp dir and renames it when complete, so an
 interrupted save is never listed. A listed step that fails to restore
-(truncated or missing files) is moved to `<dir>_corrupt/` with a warning, and
-the next older step is tried.
+(truncated or missing files) is skipped for the next older one, and moved to
+`<dir>_corrupt/` with a warning once an older one restores.
 """
 
 import os
@@ -53,27 +53,43 @@ class Checkpointer:
     """`(state, meta, step)` from `step`, or from the newest good one; None if none.
 
     `abstract_state` is a pytree of `jax.ShapeDtypeStruct` with shardings; the
-    restored arrays land in those shardings. With `step=None`, a checkpoint
-    that fails to restore is quarantined (moved aside; skipped but left in
-    place if `quarantine=False`, for read-only use) and the previous one is tried.
+    restored arrays land in those shardings. With `step=None`, checkpoints that
+    fail to restore are skipped for the newest one that does; the skipped ones
+    are then moved aside (unless `quarantine=False`, for read-only use). If
+    none restores, nothing is moved and the newest error is raised: that is a
+    config that no longer matches the checkpoints, not corruption.
     """
-    steps = [step] if step is not None else sorted(self._mgr.all_steps(), reverse=True)
-    for s in steps:
+    if step is not None:
+      return self._restore_step(abstract_state, step) + (step,)
+    failed = []
+    for s in sorted(self._mgr.all_steps(), reverse=True):
       try:
-        out = self._mgr.restore(s, args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(abstract_state),
-            meta=ocp.args.JsonRestore()))
+        state, meta = self._restore_step(abstract_state, s)
       except Exception as e:  # pylint: disable=broad-exception-caught
-        if step is not None:
-          raise
-        logging.warning("checkpoint %s/%d is unreadable (%s: %s); falling back "
-                        "to the previous one", self.directory, s, type(e).__name__,
-                        str(e).splitlines()[0][:300])
-        if quarantine:
-          self._quarantine(s)
+        logging.warning("checkpoint %s/%d is unreadable (%s: %s)", self.directory, s,
+                        type(e).__name__, str(e).splitlines()[0][:300])
+        failed.append((s, e))
         continue
-      return out["state"], dict(out["meta"]), s
+      for bad, _ in failed:
+        if quarantine:
+          self._quarantine(bad)
+      if failed:
+        logging.warning("fell back from step %d to step %d", failed[0][0], s)
+      return state, meta, s
+    if failed:
+      s, e = failed[0]
+      raise RuntimeError(
+          f"none of the checkpoints {[f for f, _ in failed]} in {self.directory} "
+          f"can be restored into the state this config builds (newest, step {s}: "
+          f"{type(e).__name__}: {str(e).splitlines()[0][:300]}). If the config "
+          "changed (model, optim.ema_decay, optim.grad_accum_steps, ...), use a "
+          "new workdir; nothing was moved or deleted.") from e
     return None
+
+  def _restore_step(self, abstract_state, step):
+    out = self._mgr.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+    return out["state"], dict(out["meta"])
 
   def _quarantine(self, step):
     """Moves a bad step dir aside (kept for inspection, invisible to orbax)."""

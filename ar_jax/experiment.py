@@ -75,9 +75,14 @@ def init_state(exp):
                                 exp.key("init"), exp.mesh)
 
 
-def evaluate(exp, params, split):
-  """NLL (nats/example) and bits/dim of `params` over the whole `split`."""
-  batches = exp.batches(split, train=False)
+def evaluate(exp, params, split, batches=None):
+  """NLL (nats/example) and bits/dim of `params` over the whole `split`.
+
+  `batches`: the split's EvalBatches if already loaded (the train loop keeps
+  the validation split in memory instead of reloading it every eval).
+  """
+  if batches is None:
+    batches = exp.batches(split, train=False)
   key = jax.random.fold_in(exp.key("eval"), _split_id(split))
   return steps.evaluate(exp.eval_fn, params, batches, key, exp.mesh, exp.num_dims)
 

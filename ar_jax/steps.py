@@ -43,8 +43,8 @@ def train_step(state, batch_u8, *, model, tx, schedule, binarization, ema_decay,
     # With gradient accumulation, average only the params that an update produced.
     ema = jax.tree.map(functools.partial(jnp.where, optim.did_update(tx, opt_state)),
                        optim.ema_update(ema, params, ema_decay), ema)
-  grad_norm = optax.global_norm(grads)
-  update_norm = optax.global_norm(updates)
+  grad_norm = optax.tree.norm(grads)
+  update_norm = optax.tree.norm(updates)
   finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(update_norm)
 
   def keep_if_finite(new, old):

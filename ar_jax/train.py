@@ -87,6 +87,7 @@ def _train_and_evaluate(exp, workdir, stop):
     es = EarlyStopping(cfg.train.early_stopping_patience, meta)
     loop = _Loop(exp, workdir, ckpt, best, writer, es, train_data, eval_data, stop)
     loop.resumed_from = meta.get("step")
+    loop.last_eval_step = meta.get("last_eval_step")
     loop.prior_time = meta.get("train_time_s", 0.0)
     state, preempted = loop.run(state, stopped_early=meta.get("stopped_early", False))
     if preempted:
@@ -112,11 +113,13 @@ class _Loop:
     self.stopped_early = False
     self.window = []  # Host metrics since the last log line.
     self.resumed_from = None
+    self.last_eval_step = None
     self.prior_time = 0.0
     self.t0 = time.time()
 
   def meta(self):
     return dict(step=self.step, stopped_early=self.stopped_early,
+                last_eval_step=self.last_eval_step,
                 train_time_s=self.prior_time + time.time() - self.t0, **self.es.meta())
 
   def _next_boundary(self, step):
@@ -125,6 +128,11 @@ class _Loop:
     nxt = min(_next_multiple(step, n) for n in
               (t.log_every_steps, t.checkpoint_every_steps, e.every_steps))
     return min(nxt, t.num_steps) - step
+
+  def _eval_due(self):
+    cfg = self.exp.config
+    return self.step > 0 and (self.step % cfg.eval.every_steps == 0 or
+                              self.step >= cfg.train.num_steps)
 
   def run(self, state, stopped_early):
     cfg = self.exp.config
@@ -138,6 +146,8 @@ class _Loop:
     self.t_log = time.time()
     self.step_log = self.step
     multi = jax.process_count() > 1
+    if self._eval_due() and self.last_eval_step != self.step:
+      self._eval(state)  # Preempted between its last step and its eval.
     while self.step < cfg.train.num_steps and not self.stopped_early:
       k = min(cfg.train.steps_per_dispatch, self._next_boundary(self.step))
       local = self.train_data.local_batches(self.step, k)
@@ -210,8 +220,9 @@ class _Loop:
 
   def _eval(self, state):
     cfg = self.exp.config
+    self.last_eval_step = self.step
     params = state.eval_params()
-    res = experiment.evaluate(self.exp, params, cfg.data.eval_split)
+    res = experiment.evaluate(self.exp, params, cfg.data.eval_split, self.eval_data)
     improved = self.es.update(res["nll"], self.step)
     self.stopped_early = self.es.should_stop
     self.writer.write(self.step, cfg.data.eval_split, dict(
