@@ -136,15 +136,19 @@ def check_conv_autoregressive(masks, *, height, width, channel_groups=1):
     channel_groups: groups of the data channels (3 for RGB); the ordering is
       raster order over pixels, then groups.
   Raises:
-    AutoregressiveError naming the offending (feature, output) pairs.
+    AutoregressiveError naming the offending (feature, output) pairs; feature
+    and unit indices are flattened (pixel, channel), dims are named by pixel.
   """
   from ar_jax import masks as masks_lib  # pylint: disable=import-outside-toplevel
   if isinstance(masks, np.ndarray):
     masks = [masks]
   dense = [unroll_conv_mask(m, height, width) for m in masks]
   num_dims = height * width * channel_groups
+  names = [f"pixel ({d // channel_groups // width}, {d // channel_groups % width})"
+           + (f" group {d % channel_groups}" if channel_groups > 1 else "")
+           for d in range(num_dims)]
   masks_lib.check_autoregressive(
       dense,
       in_dims=image_feature_dims(height, width, np.shape(masks[0])[2], channel_groups),
       out_dims=image_feature_dims(height, width, np.shape(masks[-1])[3], channel_groups),
-      ordering=np.arange(num_dims))
+      ordering=np.arange(num_dims), dim_names=names)

@@ -323,7 +323,8 @@ def _witness_path(masks, f, o):
   return path if len(masks) > 1 or masks[0][f, o] else None
 
 
-def check_autoregressive(masks, *, in_dims, out_dims, ordering, direct=None, max_report=10):
+def check_autoregressive(masks, *, in_dims, out_dims, ordering, direct=None, max_report=10,
+                         dim_names=None):
   """Raises `AutoregressiveError` unless every output sees only earlier dims.
 
   Args:
@@ -333,9 +334,11 @@ def check_autoregressive(masks, *, in_dims, out_dims, ordering, direct=None, max
     ordering: permutation of range(D).
     direct: optional [IN, OUT] skip mask.
     max_report: how many offending connections to spell out.
+    dim_names: optional D strings used for dims in the message (e.g. pixels).
   """
   stack = _as_mask_stack(masks, direct)
   pos = positions(ordering)
+  dim_str = (lambda d: f"dim {d}") if dim_names is None else (lambda d: dim_names[d])
   in_dims, out_dims = np.asarray(in_dims), np.asarray(out_dims)
   for name, dims, n in (("in_dims", in_dims, stack[0].shape[0]),
                         ("out_dims", out_dims, stack[-1].shape[1])):
@@ -358,8 +361,8 @@ def check_autoregressive(masks, *, in_dims, out_dims, ordering, direct=None, max
     if direct is not None and np.asarray(direct)[f, o]:
       routes.append("via the direct mask")
     lines.append(
-        f"  output unit {o} (dim {out_dims[o]}, position {pos[out_dims[o]]}) sees input "
-        f"feature {f} (dim {in_dims[f]}, position {pos[in_dims[f]]}) " + " and ".join(routes))
+        f"  output unit {o} ({dim_str(out_dims[o])}, position {pos[out_dims[o]]}) sees input "
+        f"feature {f} ({dim_str(in_dims[f])}, position {pos[in_dims[f]]}) " + " and ".join(routes))
   total = int(bad.sum())
   more = f"\n  ... and {total - len(lines)} more" if total > len(lines) else ""
   raise AutoregressiveError(

@@ -285,10 +285,21 @@ def test_pixelcnn_stack_is_autoregressive_and_b_first_is_not(groups):
            M.conv_mask(1, 1, f, c, "B", groups)]
   M.check_conv_autoregressive(stack, height=5, width=5, channel_groups=groups)
   with pytest.raises(M.AutoregressiveError,
-                     match=r"output unit 0 \(dim 0, position 0\) sees input feature 0 "
-                     r"\(dim 0, position 0\) via hidden unit"):
+                     match=r"output unit 0 \(pixel \(0, 0\)( group 0)?, position 0\) sees "
+                     r"input feature 0 \(pixel \(0, 0\)( group 0)?, position 0\) via hidden unit"):
     M.check_conv_autoregressive([M.conv_mask(3, 3, c, f, "B", groups)] + stack[1:],
                                 height=5, width=5, channel_groups=groups)
+
+
+def test_conv_checker_names_the_pixel_below():
+  mask = M.conv_mask(3, 3, 1, 1, "A")
+  mask[2, 1] = 1.0  # tap on the pixel below the centre
+  with pytest.raises(M.AutoregressiveError) as err:
+    M.check_conv_autoregressive(mask, height=4, width=5)
+  msg = str(err.value)
+  assert "15 forbidden connection(s)" in msg  # one per pixel that has a row below: 3 * 5
+  assert ("output unit 0 (pixel (0, 0), position 0) sees input feature 5 "
+          "(pixel (1, 0), position 5) directly through masks[0]") in msg
 
 
 def _down_shift_dense(h, w, c):
