@@ -384,3 +384,22 @@ def test_causal_attention_mask():
   with pytest.raises(M.AutoregressiveError):
     M.check_autoregressive([M.causal_attention_mask(4).T], in_dims=np.arange(4),
                            out_dims=np.arange(4), ordering=np.arange(4))
+
+
+# ------------------------------------------------------------- docs
+
+
+def test_docs_masks_md_error_message_is_current():
+  """docs/masks.md shows captured checker output; it must match the code."""
+  import pathlib  # pylint: disable=import-outside-toplevel
+  text = (pathlib.Path(__file__).parents[1] / "docs" / "masks.md").read_text()
+  code = re.findall(r"```python\n(.*?)```", text, re.S)
+  shown = re.findall(r"```text\n(.*?)```", text, re.S)
+  assert len(code) == 2 and len(shown) == 2
+  with pytest.raises(M.AutoregressiveError) as err:
+    exec(code[0], {})  # pylint: disable=exec-used
+  assert str(err.value) == shown[0].rstrip("\n")
+  with pytest.raises(M.AutoregressiveError) as err:
+    exec(code[1], {"masks": M})  # pylint: disable=exec-used
+  head = shown[1].split("  ...")[0]
+  assert str(err.value).startswith(head)
