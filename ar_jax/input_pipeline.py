@@ -106,10 +106,10 @@ def _synthetic(s, split):
 def preprocess(x_u8, key, binarization, model_shape):
   """Device side: uint8 `[B, *data_shape]` -> int32 `[B, *model_shape]`."""
   if binarization == "dynamic":
-    from ar_jax.data import binarize as binarize_lib  # pylint: disable=import-outside-toplevel
-    x = binarize_lib.binarize(x_u8, key)
+    from ar_jax import data as ar_data  # pylint: disable=import-outside-toplevel
+    x = ar_data.binarize(x_u8, key)  # Bernoulli(k/256), jittable with a key.
   elif binarization == "threshold":
-    x = x_u8 >= 128  # Intensity k/256 >= 0.5, as ar_jax.data.binarize.threshold.
+    x = x_u8 >= 128  # Intensity k/256 >= 0.5, as ar_jax.data.threshold.
   else:
     x = x_u8
   return x.astype(jnp.int32).reshape((x_u8.shape[0],) + tuple(model_shape))

@@ -10,6 +10,7 @@ process (or set JAX's cluster env, e.g. `JAX_COORDINATOR_ADDRESS`).
 """
 
 import logging as pylogging
+import re
 import sys
 
 from absl import app
@@ -36,15 +37,19 @@ def parse_flags(argv, flag_values=FLAGS):
   try:
     return flag_values(argv)
   except (AttributeError, KeyError) as e:
-    name = str(e).strip("\"'")
+    msg = str(e).replace("\\'", "'")
+    found = re.search(r"'(\w+)'", msg)
+    name = found.group(1) if found else None
+    hint = re.search(r'Did you mean "(\w+)"', msg)
     for arg in argv:
-      if arg.startswith("--config.") and name in arg.split("=")[0].split("."):
+      if name and arg.startswith("--config.") and name in arg.split("=")[0].split("."):
         key = arg.split("=")[0][len("--"):]
         parent = key.rsplit(".", 1)[0]
         raise flags.Error(
-            f"{arg}: unknown config key {key!r} ({parent} has no key {name!r}); "
-            "the config is locked, so keys can only be overridden, not added. "
-            "See ar_jax/configs.py for the schema.") from None
+            f"{arg}: unknown config key {key!r} ({parent} has no key {name!r}"
+            + (f"; did you mean {hint.group(1)!r}?" if hint else "")
+            + "); the config is locked, so keys can only be overridden, not "
+            "added. See ar_jax/configs.py for the schema.") from None
     raise
 
 

@@ -1,0 +1,110 @@
+"""Bad configs fail at launch, naming the key, the value and what was expected."""
+
+import os
+import types
+
+from absl import flags
+from ml_collections import config_flags
+import numpy as np
+import pytest
+
+import train_testlib
+from ar_jax import configs
+from ar_jax import experiment
+from ar_jax import main as launcher
+from ar_jax import sharding
+
+train_testlib.register_tiny_model()
+MADE_CONFIG = os.path.join(train_testlib.ROOT, "experiments", "configs", "made_mnist.py")
+FVSBN_CONFIG = os.path.join(train_testlib.ROOT, "experiments", "configs", "fvsbn_mnist.py")
+
+
+def _parse(*args, path=MADE_CONFIG, variant=":cpu"):
+  argv = ["prog", f"--config={path}{variant}", *args]
+  fv = flags.FlagValues()
+  # sys_argv: config_flags defines the --config.* override flags from it.
+  config_flags.DEFINE_config_file("config", None, "", flag_values=fv, lock_config=True,
+                                  sys_argv=argv)
+  launcher.parse_flags(argv, fv)
+  return fv.config
+
+
+def test_override_and_variant():
+  c = _parse("--config.optim.lr=0.01", "--config.model.hparams.hidden_sizes=(64,)")
+  assert c.optim.lr == 0.01 and tuple(c.model.hparams.hidden_sizes) == (64,)
+  assert c.train.num_steps == 3000  # The cpu variant.
+  configs.validate(c)
+
+
+def test_unknown_key_fails_naming_it():
+  with pytest.raises(flags.Error, match=r"unknown config key 'config\.optim\.bogus'"):
+    _parse("--config.optim.bogus=1")
+  with pytest.raises(flags.Error, match=r"config\.model\.hparams\.hiden_sizes"):
+    _parse("--config.model.hparams.hiden_sizes=(3,)")
+
+
+def test_wrong_type_fails_naming_it():
+  with pytest.raises(flags.Error, match=r"--config\.optim\.lr=abc"):
+    _parse("--config.optim.lr=abc")
+  with pytest.raises(flags.Error, match=r"--config\.train\.batch_size=1\.5"):
+    _parse("--config.train.batch_size=1.5")
+  c = configs.default_config()
+  with pytest.raises(TypeError, match="batch_size"):
+    c.train.batch_size = "100"
+
+
+def test_unknown_variant_fails():
+  with pytest.raises(Exception, match="unknown config variant 'gpu'"):
+    _parse(variant=":gpu")
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("data.binarization", "otsu", "one of"),
+    ("optim.schedule", "linear", "one of"),
+    ("optim.ema_decay", 1.0, r"in \[0, 1\)"),
+    ("train.num_steps", 7, "multiple of optim.grad_accum_steps=2"),
+])
+def test_bad_values_fail_naming_the_key(key, value, expected):
+  c = train_testlib.tiny_config(optim__grad_accum_steps=2, train__num_steps=8)
+  train_testlib.apply_overrides(c, {key: value})
+  with pytest.raises(ValueError, match=rf"config\.{key}={value!r}.*{expected}"):
+    configs.validate(c)
+
+
+def test_unknown_model_hparam_fails_naming_it():
+  c = train_testlib.tiny_config()
+  c.model.hparams.hidden = 3
+  with pytest.raises(ValueError, match=r"config\.model\.hparams.*\['hidden'\]"):
+    experiment.build(c)
+
+
+def test_model_shape_must_keep_element_count():
+  c = train_testlib.tiny_config()
+  c.model.hparams.input_shape = (15,)
+  with pytest.raises(ValueError, match=r"config\.model\.hparams\.input_shape=\(15,\).*16"):
+    experiment.build(c)
+
+
+def test_binarization_must_fit_the_data():
+  c = train_testlib.tiny_config(data__binarization="dynamic")  # Binary synthetic data.
+  with pytest.raises(ValueError, match=r"config\.data\.binarization='dynamic'"):
+    experiment.build(c)
+
+
+def test_batch_not_divisible_by_devices_fails():
+  mesh = types.SimpleNamespace(devices=np.empty((8,), object))
+  with pytest.raises(ValueError, match=r"config\.train\.batch_size=12 must be divisible "
+                     r"by the number of devices \(8"):
+    sharding.check_batch_size(12, mesh, "train.batch_size")
+  sharding.check_batch_size(16, mesh, "train.batch_size")
+
+
+@pytest.mark.parametrize("path", [MADE_CONFIG, FVSBN_CONFIG])
+@pytest.mark.parametrize("variant", ["", "cpu"])
+def test_experiment_configs_validate_and_build_their_model(path, variant):
+  c = configs.validate(_parse(path=path, variant=f":{variant}" if variant else ""))
+  pytest.importorskip(f"ar_jax.models.{c.model.name}")
+  from ar_jax import input_pipeline, train_state  # pylint: disable=import-outside-toplevel
+  info = input_pipeline.DataInfo(shape=(28, 28, 1), num_classes=2, splits={})
+  model = train_state.make_model(c, info)  # Every hparam is accepted by the model.
+  assert tuple(model.input_shape) == (784,)
