@@ -165,6 +165,11 @@ def made_masks(ordering, hidden_sizes, *, hidden="random", seed=0, input_feature
   _check_count(output_params, "output_params")
   for h in hidden_sizes:
     _check_count(h, f"hidden_sizes entry (in {tuple(hidden_sizes)!r})")
+  if hidden not in ("random", "even"):
+    raise ValueError(f"hidden must be 'random' or 'even', got {hidden!r}")
+  if hidden_sizes and deg.size < 2:
+    raise ValueError(f"made_masks: hidden layers need an ordering of >= 2 dims, got "
+                     f"{deg.size} (use hidden_sizes=() for a single dim)")
   rng = np.random.default_rng(seed) if hidden == "random" else None
   prev = np.repeat(deg, input_features)
   in_deg = prev
