@@ -1,0 +1,150 @@
+"""MADE / NADE training speed against the machine's matmul peak, and NADE sampling.
+
+Prints a table and writes JSON (default `benchmarks/results/model_speed.json`).
+Everything is measured in ONE run on the same machine, so the ratios are
+comparable: the matmul peak is measured first (float32 GEMM at the sizes the
+models use), then each model's jitted Adam train step (batch 100, warm-up
+excluded, median of several timed windows), then NADE naive vs cached sampling
+at several D to show O(D^2) vs O(D) growth.
+
+  python benchmarks/model_speed.py [--quick] [--out PATH]
+
+FLOP counts are of the matmuls only (2 * M * N * K each; backward = 2x forward),
+so "% of peak" is the useful fraction of the machine's GEMM throughput.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import ar_jax
+from ar_jax import models
+
+
+def _time(fn, *args, repeats=5, min_time=1.0):
+  """Median seconds per call of fn(*args) (blocked), after one warm-up call."""
+  jax.block_until_ready(fn(*args))
+  n, t = 1, 0.0
+  while t < min_time / repeats:  # calibrate calls per window
+    n *= 2
+    t0 = time.perf_counter()
+    for _ in range(n):
+      out = fn(*args)
+    jax.block_until_ready(out)
+    t = time.perf_counter() - t0
+  windows = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    for _ in range(n):
+      out = fn(*args)
+    jax.block_until_ready(out)
+    windows.append((time.perf_counter() - t0) / n)
+  return statistics.median(windows)
+
+
+def matmul_peak(sizes=((1024, 1024, 1024), (100, 784, 8000), (2048, 2048, 2048))):
+  """Best float32 GEMM GFLOP/s over a few shapes (the machine's practical peak)."""
+  best = 0.0
+  for m, k, n in sizes:
+    a = jax.random.normal(jax.random.key(0), (m, k))
+    b = jax.random.normal(jax.random.key(1), (k, n))
+    f = jax.jit(lambda a, b: a @ b)
+    best = max(best, 2 * m * k * n / _time(f, a, b) / 1e9)
+  return best
+
+
+def train_step_speed(model, x, flops_fwd):
+  """Steps/s and GFLOP/s of a jitted Adam step maximizing train_log_prob."""
+  variables = model.init(jax.random.key(0), x)
+  opt = optax.adam(1e-3)
+  state = (variables, opt.init(variables), jnp.zeros((), jnp.int32))
+
+  @jax.jit
+  def step(state):
+    v, s, i = state
+    key = jax.random.fold_in(jax.random.key(1), i)
+    loss, g = jax.value_and_grad(
+        lambda v: -model.apply(v, x, key, method="train_log_prob").mean())(v)
+    u, s = opt.update(g, s, v)
+    return optax.apply_updates(v, u), s, i + 1
+
+  sec = _time(step, state)
+  return {"steps_per_s": 1 / sec, "examples_per_s": x.shape[0] / sec,
+          "gflops": 3 * flops_fwd / sec / 1e9}
+
+
+def mlp_flops(batch, sizes):
+  return sum(2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def nade_sampling(dims=(64, 196, 784), hidden=500, n=16):
+  rows = []
+  for d in dims:
+    model = models.get("nade", input_shape=(d,), hidden_size=hidden)
+    v = model.init(jax.random.key(0), jnp.zeros((1, d), jnp.int32))
+    t = {}
+    for cached in (False, True):
+      f = lambda key, c=cached: ar_jax.sample(model, v, key, n, use_cache=c)
+      t[cached] = _time(f, jax.random.key(1), repeats=3, min_time=0.5)
+    rows.append({"D": d, "naive_s": t[False], "cached_s": t[True],
+                 "speedup": t[False] / t[True]})
+  return rows
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="skip MADE-8000 and large D")
+  parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "model_speed.json"))
+  args = parser.parse_args()
+
+  b, d = 100, 784
+  x = jax.random.bernoulli(jax.random.key(0), 0.13, (b, d)).astype(jnp.int32)
+  peak = matmul_peak()
+  configs = [("made 784-500-784", "made", {"hidden_sizes": (500,)}, [d, 500, d]),
+             ("made 784-500-500-784", "made", {"hidden_sizes": (500, 500)}, [d, 500, 500, d]),
+             ("made 784-500-784, 32 masks", "made",
+              {"hidden_sizes": (500,), "num_masks": 32, "order_agnostic": True,
+               "connectivity_agnostic": True}, [d, 500, d])]
+  if not args.quick:
+    configs.append(("made 784-8000-784", "made", {"hidden_sizes": (8000,)}, [d, 8000, d]))
+  if "nade" in models.names():
+    # NADE-500: W (HxD) and V (DxH) products, each 2*B*D*H flops.
+    configs.append(("nade 500", "nade", {"hidden_size": 500}, None))
+  rows = []
+  for label, name, hp, sizes in configs:
+    model = models.get(name, input_shape=(d,), **hp)
+    flops = mlp_flops(b, sizes) if sizes else 2 * (2 * b * d * 500)
+    r = train_step_speed(model, x, flops)
+    r.update(model=label, pct_peak=100 * r["gflops"] / peak)
+    rows.append(r)
+    print(f"{label:32s} {r['steps_per_s']:9.1f} steps/s {r['examples_per_s']:10.0f} ex/s "
+          f"{r['gflops']:7.1f} GFLOP/s {r['pct_peak']:5.1f}% of peak", flush=True)
+  sampling = nade_sampling(dims=(64, 196) if args.quick else (64, 196, 784)) \
+      if "nade" in models.names() else []
+  print(f"\nmatmul peak (float32 GEMM, same run): {peak:.1f} GFLOP/s")
+  print("\n| model | steps/s | examples/s | GFLOP/s | % of peak |\n|---|---|---|---|---|")
+  for r in rows:
+    print(f"| {r['model']} | {r['steps_per_s']:.1f} | {r['examples_per_s']:.0f} | "
+          f"{r['gflops']:.1f} | {r['pct_peak']:.0f}% |")
+  if sampling:
+    print("\n| NADE-500 sampling, 16 samples | naive s | cached s | speedup |\n|---|---|---|---|")
+    for s in sampling:
+      print(f"| D={s['D']} | {s['naive_s']:.3f} | {s['cached_s']:.4f} | {s['speedup']:.1f}x |")
+  result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                        "jax": jax.__version__, "backend": jax.default_backend()},
+            "matmul_peak_gflops": peak, "train": rows, "nade_sampling": sampling}
+  pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+  pathlib.Path(args.out).write_text(json.dumps(result, indent=2))
+  print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+  main()
