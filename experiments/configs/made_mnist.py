@@ -12,7 +12,8 @@ Full run (one eval per epoch, stops after 30 epochs without improvement):
   python -m ar_jax.main --config=experiments/configs/made_mnist.py \
       --workdir=runs/made_mnist
 
-CPU variant (a few minutes on 2 cores, test NLL well under 100 nats):
+CPU variant (smoke run: ~1.5 min on 2 CPU cores, test NLL ~92 nats; it adds
+direct input->output connections, see get_config):
 
   python -m ar_jax.main --config=experiments/configs/made_mnist.py:cpu \
       --workdir=runs/made_mnist_cpu
@@ -57,12 +58,16 @@ def get_config(arg=None):
   c.eval.num_samples = 64
 
   if variant == "cpu":
+    # Direct input->output connections: measured on 2 CPU cores, the paper's
+    # model (direct=False) plateaus at ~100.4-101 test nats within a few
+    # minutes (10k-16k steps), while with them 6k steps reach ~92.
+    c.model.hparams.direct = True
     c.optim.lr = 3e-3
     c.optim.schedule = "cosine"  # Anneal within the short budget.
     c.optim.warmup_steps = 100
-    c.train.num_steps = 3000  # 6 epochs.
-    c.train.checkpoint_every_steps = 1000
+    c.train.num_steps = 6000  # 12 epochs.
+    c.train.checkpoint_every_steps = 2000
     c.train.early_stopping_patience = 0
-    c.eval.every_steps = 1000
+    c.eval.every_steps = 2000
     c.eval.num_samples = 16
   return c
