@@ -27,9 +27,15 @@ class Checkpointer:
 
   def __init__(self, directory, *, max_to_keep, async_save=True):
     self.directory = os.path.abspath(directory)
+    # A per-directory barrier prefix: without it the periodic and the best
+    # manager saving the same step at once collide on orbax's multi-process
+    # barrier name (`_async_write_complete.<step>`) and hang.
+    prefix = os.path.basename(self.directory.rstrip("/"))
     options = ocp.CheckpointManagerOptions(
         max_to_keep=max_to_keep, create=True,
-        enable_async_checkpointing=async_save)
+        enable_async_checkpointing=async_save,
+        multiprocessing_options=ocp.options.MultiprocessingOptions(
+            barrier_sync_key_prefix=prefix))
     self._mgr = ocp.CheckpointManager(self.directory, options=options)
     self._saved = set()
 

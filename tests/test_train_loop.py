@@ -1,0 +1,83 @@
+"""Early stopping, schedules and optimizer options of the training loop."""
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import train_testlib
+from ar_jax import configs
+from ar_jax import experiment
+from ar_jax import optim
+from ar_jax import train
+
+train_testlib.register_tiny_model()
+
+
+def test_early_stopping_bookkeeping():
+  es = train.EarlyStopping(patience=2)
+  assert es.update(5.0, 1) and not es.should_stop
+  assert not es.update(5.0, 2)  # Equal is not better.
+  assert es.update(4.0, 3) and es.bad_evals == 0
+  assert not es.update(4.5, 4) and not es.update(4.1, 5) and es.should_stop
+  again = train.EarlyStopping(2, es.meta())  # As restored from a checkpoint.
+  assert (again.best_nll, again.best_step, again.bad_evals) == (4.0, 3, 2)
+  assert not train.EarlyStopping(0, es.meta()).should_stop  # 0 disables.
+
+
+def test_loop_stops_early_and_tests_the_best_checkpoint(monkeypatch, tmp_path):
+  evaluate = experiment.evaluate
+  calls = []
+
+  def worsening(exp, params, split, batches=None):
+    res = evaluate(exp, params, split, batches)
+    if split == "validation":
+      calls.append(1)
+      res["nll"] = float(len(calls))  # Every eval worse than the first.
+    return res
+
+  monkeypatch.setattr(experiment, "evaluate", worsening)
+  cfg = train_testlib.tiny_config(train__early_stopping_patience=2, eval__every_steps=1,
+                                  eval__num_samples=0)
+  results = train.train_and_evaluate(cfg, str(tmp_path))
+  assert results["stopped_early"] and results["steps"] == 3
+  assert results["best_step"] == 1 and results["test_params"] == "best@1"
+  again = train.train_and_evaluate(cfg, str(tmp_path))  # Resuming does not train on.
+  assert again["steps"] == 3 and len(calls) == 3
+
+
+def test_schedule_warmup_then_decay():
+  c = configs.default_config().optim
+  c.lr, c.warmup_steps, c.schedule, c.decay_steps = 1.0, 10, "cosine", 100
+  s = optim.make_schedule(c, total_updates=110)
+  np.testing.assert_allclose([s(0), s(5), s(10), s(60), s(110)], [0, 0.5, 1, 0.5, 0],
+                             atol=1e-6)
+  c.schedule, c.decay_rate = "exponential", 0.5
+  s = optim.make_schedule(c, total_updates=110)
+  np.testing.assert_allclose([s(10), s(110)], [1.0, 0.5], rtol=1e-6)
+  c.schedule, c.warmup_steps = "constant", 0
+  np.testing.assert_allclose(optim.make_schedule(c, 10)(7), 1.0)
+
+
+def test_clipping_and_accumulation():
+  c = configs.default_config().optim
+  c.grad_clip_norm, c.grad_accum_steps, c.lr = 1.0, 2, 0.1
+  tx, _ = optim.make_optimizer(c, total_updates=10)
+  params = {"w": jnp.zeros(3)}
+  state = tx.init(params)
+  grads = {"w": jnp.array([30.0, 40.0, 0.0])}  # Norm 50, clipped to 1.
+  updates, state = tx.update(grads, state, params)
+  assert not optim.did_update(tx, state) and np.all(updates["w"] == 0)
+  updates, state = tx.update(grads, state, params)
+  assert optim.did_update(tx, state)
+  # Adam's first step moves each coordinate by ~lr in the gradient's direction.
+  np.testing.assert_allclose(updates["w"], [-0.1, -0.1, 0.0], atol=1e-3)
+  assert isinstance(tx, optax.MultiSteps)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_optimizer_names(name):
+  c = configs.default_config().optim
+  c.name = name
+  tx, _ = optim.make_optimizer(c, total_updates=10)
+  tx.init({"w": jnp.zeros(2)})
