@@ -32,7 +32,7 @@ def _parse(*args, path=MADE_CONFIG, variant=":cpu"):
 def test_override_and_variant():
   c = _parse("--config.optim.lr=0.01", "--config.model.hparams.hidden_sizes=(64,)")
   assert c.optim.lr == 0.01 and tuple(c.model.hparams.hidden_sizes) == (64,)
-  assert c.train.num_steps == 3000  # The cpu variant.
+  assert c.train.num_steps == 6000  # The cpu variant.
   configs.validate(c)
 
 
