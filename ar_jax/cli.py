@@ -120,7 +120,10 @@ _COMMANDS = {"train": launcher.main, "sample": _sample, "eval": _eval}
 
 
 def main(argv=None):
-  argv = list(sys.argv if argv is None else argv)
+  """Console-script entry; `argv` defaults to sys.argv (and replaces it if given)."""
+  if argv is not None:
+    sys.argv = list(argv)  # config_flags reads the --config.* overrides from sys.argv.
+  argv = list(sys.argv)
   if len(argv) < 2 or argv[1] not in (*_COMMANDS, "prepare"):
     sys.stderr.write(_USAGE)
     return 2

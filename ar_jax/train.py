@@ -158,10 +158,10 @@ class _Loop:
       pending = (self.step, metrics)
       self.step += k
       pbar.update(k)
-      at = lambda n: self.step % n == 0  # pylint: disable=cell-var-from-loop
       last = self.step >= cfg.train.num_steps
-      log, do_eval = at(cfg.train.log_every_steps), at(cfg.eval.every_steps) or last
-      save = at(cfg.train.checkpoint_every_steps) or last
+      log = self.step % cfg.train.log_every_steps == 0
+      do_eval = self.step % cfg.eval.every_steps == 0 or last
+      save = self.step % cfg.train.checkpoint_every_steps == 0 or last
       stop_now = self.stop.requested() if (log or not multi) else False
       if log or do_eval or save or stop_now:
         self._consume(*pending)
