@@ -18,6 +18,7 @@ import threading
 import time
 
 from absl import logging
+from etils import epath
 import jax
 import orbax.checkpoint as ocp
 
@@ -26,7 +27,8 @@ class Checkpointer:
   """Keeps the last `max_to_keep` checkpoints of (state, meta) in `directory`."""
 
   def __init__(self, directory, *, max_to_keep, async_save=True):
-    self.directory = os.path.abspath(directory)
+    remote = "://" in str(directory)  # gs://..., handled by orbax via epath.
+    self.directory = str(directory) if remote else os.path.abspath(directory)
     # A per-directory barrier prefix: without it the periodic and the best
     # manager saving the same step at once collide on orbax's multi-process
     # barrier name (`_async_write_complete.<step>`) and hang.
@@ -98,13 +100,20 @@ class Checkpointer:
     return out["state"], dict(out["meta"])
 
   def _quarantine(self, step):
-    """Moves a bad step dir aside (kept for inspection, invisible to orbax)."""
+    """Moves a bad step dir aside (kept for inspection, invisible to orbax).
+
+    It must leave the step directory: the resumed run will save that step
+    again. Where a rename is not possible, the step is deleted instead.
+    """
     if jax.process_index() == 0:
-      src = os.path.join(self.directory, str(step))
-      dst_dir = self.directory + "_corrupt"
-      os.makedirs(dst_dir, exist_ok=True)
-      if os.path.exists(src):
-        os.rename(src, os.path.join(dst_dir, f"{step}-{int(time.time())}"))
+      src = epath.Path(self.directory) / str(step)
+      dst_dir = epath.Path(self.directory + "_corrupt")
+      try:
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        src.rename(dst_dir / f"{step}-{int(time.time())}")
+      except Exception as e:  # pylint: disable=broad-exception-caught
+        logging.warning("could not move %s aside (%s); deleting it", src, e)
+        src.rmtree(missing_ok=True)
     _barrier(f"ar_jax_quarantine_{step}")
     self._mgr.reload()
 

@@ -18,6 +18,7 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
+from etils import epath
 import jax
 import ml_collections
 
@@ -37,11 +38,10 @@ _USAGE = __doc__
 def load_run_config(workdir):
   """The config a run saved (config.json), on top of the current schema."""
   from ar_jax import configs  # pylint: disable=import-outside-toplevel
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
+  path = epath.Path(workdir) / "config.json"
+  if not path.exists():
     raise app.UsageError(f"{path} not found: pass --config, or a --workdir of a run")
-  with open(path, encoding="utf-8") as f:
-    saved = json.load(f)
+  saved = json.loads(path.read_text())
   c = configs.default_config()
   _merge(c, saved)
   return c

@@ -1,15 +1,23 @@
 """What a run writes: metrics.jsonl, TensorBoard events, sample grids, results.json.
 
 Only process 0 writes; on the others every writer here is a no-op, so callers
-need no `if process_index == 0` of their own.
+need no `if process_index == 0` of their own. Workdirs may be local or remote
+(`gs://...`, through etils.epath): local files are replaced atomically;
+remote objects cannot be appended to, so metrics.jsonl is rewritten whole.
 """
 
+import io
 import json
 import math
 import os
 
+from etils import epath
 import jax
 import numpy as np
+
+
+def is_remote(path):
+  return "://" in str(path)
 
 
 def is_writer():
@@ -22,13 +30,19 @@ class MetricWriter:
   def __init__(self, workdir, enabled=None):
     self.enabled = is_writer() if enabled is None else enabled
     self._tb = None
+    self._jsonl = self._lines = None
     if self.enabled:
-      os.makedirs(workdir, exist_ok=True)
-      self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8")
+      path = epath.Path(workdir) / "metrics.jsonl"
+      path.parent.mkdir(parents=True, exist_ok=True)
+      if is_remote(workdir):
+        self._path = path
+        self._lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+      else:
+        self._jsonl = open(path, "a", encoding="utf-8")
       try:
         from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
-        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-      except ImportError:
+        self._tb = SummaryWriter(os.path.join(str(workdir), "tensorboard"))
+      except Exception:  # pylint: disable=broad-exception-caught
         pass  # metrics.jsonl is the source of truth; TensorBoard is optional.
 
   def write(self, step, split, scalars):
@@ -36,8 +50,12 @@ class MetricWriter:
       return
     row = {"step": int(step), "split": split}
     row.update({k: _py(v) for k, v in scalars.items()})
-    self._jsonl.write(json.dumps(row) + "\n")
-    self._jsonl.flush()
+    if self._jsonl is not None:
+      self._jsonl.write(json.dumps(row) + "\n")
+      self._jsonl.flush()
+    else:
+      self._lines.append(json.dumps(row) + "\n")
+      self._path.write_text("".join(self._lines))
     if self._tb is not None:
       for k, v in scalars.items():
         if isinstance(_py(v), (int, float)):
@@ -45,7 +63,8 @@ class MetricWriter:
 
   def close(self):
     if self.enabled:
-      self._jsonl.close()
+      if self._jsonl is not None:
+        self._jsonl.close()
       if self._tb is not None:
         self._tb.close()
 
@@ -78,20 +97,26 @@ def image_grid(samples, shape_HxWxC, num_classes, pad=1):
   return grid
 
 
+def _write_bytes(path, data):
+  if is_remote(path):
+    epath.Path(path).write_bytes(data)  # Object stores write whole objects.
+    return
+  tmp = f"{path}.tmp"
+  with open(tmp, "wb") as f:
+    f.write(data)
+  os.replace(tmp, path)  # Readers never see a half-written file.
+
+
 def save_png(path, grid):
   if not is_writer():
     return
   from PIL import Image  # pylint: disable=import-outside-toplevel
-  img = grid[..., 0] if grid.shape[-1] == 1 else grid
-  tmp = path + ".tmp.png"
-  Image.fromarray(img).save(tmp)
-  os.replace(tmp, path)  # Readers never see a half-written PNG.
+  buf = io.BytesIO()
+  Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buf, format="PNG")
+  _write_bytes(path, buf.getvalue())
 
 
 def write_json(path, obj):
   if not is_writer():
     return
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, indent=2, sort_keys=True, default=str)
-  os.replace(tmp, path)
+  _write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())

@@ -12,6 +12,7 @@ a sharded batch with a replicated array an error).
 """
 
 import math
+import os
 
 import jax
 from jax.sharding import NamedSharding
@@ -26,11 +27,10 @@ def maybe_initialize_distributed(coordinator_address=None, num_processes=None,
   """Calls `jax.distributed.initialize` for a multi-process launch.
 
   With explicit flags they are passed through; with none, JAX's own cluster
-  detection (env vars set by SLURM, TPU pods, ...) runs only if the
-  `JAX_COORDINATOR_ADDRESS` env var is set, so a plain single-process run
-  never waits for a coordinator. Returns True if initialized.
+  auto-detection runs only when the environment shows several processes
+  (`_cluster_env`), so a plain single-process run never waits for a
+  coordinator. Returns True if initialized.
   """
-  import os  # pylint: disable=import-outside-toplevel
   given = [v is not None for v in (coordinator_address, num_processes, process_id)]
   if any(given) and not all(given):
     raise ValueError(
@@ -44,10 +44,20 @@ def maybe_initialize_distributed(coordinator_address=None, num_processes=None,
     jax.distributed.initialize(coordinator_address=coordinator_address,
                                num_processes=num_processes, process_id=process_id)
     return True
-  if os.environ.get("JAX_COORDINATOR_ADDRESS"):
+  if _cluster_env():
     jax.distributed.initialize()
     return True
   return False
+
+
+def _cluster_env():
+  """True if env vars of a multi-process launch are set (JAX, TPU pod, SLURM, MPI)."""
+  env = os.environ
+  if env.get("JAX_COORDINATOR_ADDRESS"):
+    return True
+  if "," in env.get("TPU_WORKER_HOSTNAMES", ""):  # Multi-host TPU slice.
+    return True
+  return any(int(env.get(k) or 1) > 1 for k in ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE"))
 
 
 def make_mesh(devices=None):

@@ -13,6 +13,7 @@ import os
 import time
 
 from absl import logging
+from etils import epath
 import jax
 import numpy as np
 import tqdm
@@ -59,7 +60,7 @@ def train_and_evaluate(config, workdir, *, stop=None):
   """
   exp = experiment.build(config)
   if reporting.is_writer():
-    os.makedirs(workdir, exist_ok=True)
+    epath.Path(workdir).mkdir(parents=True, exist_ok=True)
     reporting.write_json(os.path.join(workdir, "config.json"), config.to_dict())
   with jax.set_mesh(exp.mesh), checkpoint.StopOnSigterm() as sigterm:
     return _train_and_evaluate(exp, workdir, stop or sigterm)
