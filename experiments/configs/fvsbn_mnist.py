@@ -1,9 +1,9 @@
 r"""FVSBN (fully visible sigmoid belief network) on binarized MNIST.
 
 Reference number: Larochelle & Murray (2011), "The Neural Autoregressive
-Distribution Estimator", AISTATS, Table 2 (binarized MNIST test NLL), row
-"FVSBN": 97.45 nats (quoted from the paper; also the FVSBN baseline used in
-later NADE/MADE comparisons). Same 50k/10k/10k fixed-binarization split. The
+Distribution Estimator", AISTATS, MNIST results table, row "FVSBN": 97.45 nats
+(recalled, UNCONFIRMED against the PDF: see experiments/PAPER_NUMBERS.md
+section 3 before quoting it). Same 50k/10k/10k fixed-binarization split. The
 paper's optimizer differs (this config uses Adam); early stopping on
 validation NLL as in the paper.
 
