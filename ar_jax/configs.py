@@ -126,3 +126,20 @@ def validate(c):
   _require(c.eval.batch_size >= 1, "eval.batch_size", c.eval.batch_size, ">= 1")
   _require(c.eval.num_samples >= 0, "eval.num_samples", c.eval.num_samples, ">= 0")
   return c
+
+
+def load(path, arg=None):
+  """`get_config(arg)` of the config file at `path` (configs derived from another)."""
+  import importlib.util  # pylint: disable=import-outside-toplevel
+  import pathlib  # pylint: disable=import-outside-toplevel
+  path = pathlib.Path(path)
+  spec = importlib.util.spec_from_file_location(f"_ar_jax_config_{path.stem}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
+
+
+def load_sibling(this_file, name, arg=None):
+  """`get_config(arg)` of config `name` in the same directory as `this_file`."""
+  import pathlib  # pylint: disable=import-outside-toplevel
+  return load(pathlib.Path(this_file).resolve().parent / name, arg)

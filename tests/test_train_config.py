@@ -1,5 +1,6 @@
 """Bad configs fail at launch, naming the key, the value and what was expected."""
 
+import glob
 import os
 import types
 
@@ -99,11 +100,13 @@ def test_batch_not_divisible_by_devices_fails():
   sharding.check_batch_size(16, mesh, "train.batch_size")
 
 
-@pytest.mark.parametrize("path", [MADE_CONFIG, FVSBN_CONFIG])
+ALL_CONFIGS = sorted(glob.glob(os.path.join(train_testlib.ROOT, "experiments", "configs", "*.py")))
+
+
+@pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: os.path.basename(p))
 @pytest.mark.parametrize("variant", ["", "cpu"])
 def test_experiment_configs_validate_and_build_their_model(path, variant):
   c = configs.validate(_parse(path=path, variant=f":{variant}" if variant else ""))
-  pytest.importorskip(f"ar_jax.models.{c.model.name}")
   from ar_jax import input_pipeline, train_state  # pylint: disable=import-outside-toplevel
   info = input_pipeline.DataInfo(shape=(28, 28, 1), num_classes=2, splits={})
   model = train_state.make_model(c, info)  # Every hparam is accepted by the model.
