@@ -1,7 +1,6 @@
 """Every notebook's code cells run (notebooks import ar_jax; they must not rot)."""
 
 import json
-import os
 import pathlib
 
 import pytest
@@ -23,4 +22,3 @@ def test_notebook_code_cells_run(path, monkeypatch):
       exec(compile("".join(cell["source"]), f"{path.name}[code cell {i}]", "exec"), scope)  # pylint: disable=exec-used
     except Exception as e:  # pylint: disable=broad-except
       raise AssertionError(f"{path.name}: code cell {i} failed: {e!r}") from e
-  assert os.getcwd() == str(path.parent)
