@@ -221,9 +221,9 @@ def test_rnade_integrates_to_one_2d(hp):
   model = RNADE((2,), hidden_size=6, num_components=3, **hp)
   variables = _perturbed(model, seed=4, scale=0.3)
   _, dens, w = _grid_2d(model, variables)
-  # Quadrature error measured < 1e-6 here (n = 801 .. 1601); 1e-4 leaves room
-  # while still catching any missing normalizer term.
-  assert abs((dens * w).sum() - 1.0) < 1e-4
+  # Measured quadrature error: ~1e-7 (gaussian), ~5e-5 (laplace: the kink of
+  # |x - mu| slows the midpoint rule). 2e-4 still catches a wrong normalizer.
+  assert abs((dens * w).sum() - 1.0) < 2e-4
 
 
 def test_rnade_sampler_moments_match_density():
