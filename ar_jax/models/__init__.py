@@ -14,6 +14,8 @@ from ar_jax.models.base import ARModel
 _REGISTRY = {
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "made": "ar_jax.models.made:MADE",
+    "nade": "ar_jax.models.nade:NADE",
+    "rnade": "ar_jax.models.rnade:RNADE",
 }
 
 
