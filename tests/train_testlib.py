@@ -48,7 +48,7 @@ class TinyAR(base.ARModel):
     mask = np.kron(np.triu(np.ones((d, d), np.float32), 1), np.ones((k, p), np.float32))
     w = self.param("w", nn.initializers.normal(0.01), (d * k, d * p))
     bias = self.param("b", nn.initializers.zeros, (d * p,))
-    out = x_BxSxK.reshape(b, d * k) @ (w * mask) + bias
+    out = x_BxSxK.reshape(b, d * k) @ (w * mask) + bias[None]
     return out.reshape((b,) + tuple(self.input_shape) + (p,))
 
 
