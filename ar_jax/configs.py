@@ -143,3 +143,23 @@ def load_sibling(this_file, name, arg=None):
   """`get_config(arg)` of config `name` in the same directory as `this_file`."""
   import pathlib  # pylint: disable=import-outside-toplevel
   return load(pathlib.Path(this_file).resolve().parent / name, arg)
+
+
+def binarized_mnist_protocol(c, patience=30):
+  """The NADE/MADE-paper protocol on fixed binarized MNIST, applied to `c`.
+
+  Fixed binarization, 50k/10k/10k, batch 100 (500 steps per epoch), one
+  validation eval and checkpoint per epoch, early stopping after `patience`
+  epochs without a better validation NLL, at most 500 epochs.
+  """
+  c.data.name = "binarized_mnist"
+  c.data.binarization = "fixed"
+  c.train.batch_size = 100
+  c.train.num_steps = 500 * 500
+  c.train.log_every_steps = 100
+  c.train.checkpoint_every_steps = 500
+  c.train.early_stopping_patience = patience
+  c.eval.every_steps = 500
+  c.eval.batch_size = 1000
+  c.eval.num_samples = 64
+  return c

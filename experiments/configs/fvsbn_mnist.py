@@ -26,9 +26,7 @@ from ar_jax import configs
 
 def get_config(arg=None):
   variant = configs.parse_arg(arg)
-  c = configs.default_config()
-  c.data.name = "binarized_mnist"
-  c.data.binarization = "fixed"
+  c = configs.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "fvsbn"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -40,15 +38,6 @@ def get_config(arg=None):
   c.optim.lr = 1e-3
   c.optim.schedule = "constant"
 
-  c.train.batch_size = 100
-  c.train.num_steps = 500 * 500
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 500
-  c.train.early_stopping_patience = 30
-
-  c.eval.every_steps = 500
-  c.eval.batch_size = 1000
-  c.eval.num_samples = 64
 
   if variant == "cpu":
     c.optim.lr = 3e-3

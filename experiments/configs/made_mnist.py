@@ -32,9 +32,7 @@ from ar_jax import configs
 
 def get_config(arg=None):
   variant = configs.parse_arg(arg)
-  c = configs.default_config()
-  c.data.name = "binarized_mnist"
-  c.data.binarization = "fixed"
+  c = configs.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "made"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -50,16 +48,6 @@ def get_config(arg=None):
   c.optim.name = "adam"
   c.optim.lr = 1e-3
   c.optim.schedule = "constant"  # Early stopping picks the epoch, as in the paper.
-
-  c.train.batch_size = 100  # 500 steps per epoch on the 50k train split.
-  c.train.num_steps = 500 * 500  # At most 500 epochs; early stopping ends sooner.
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 500
-  c.train.early_stopping_patience = 30  # Evals (= epochs) without improvement.
-
-  c.eval.every_steps = 500  # Once per epoch.
-  c.eval.batch_size = 1000
-  c.eval.num_samples = 64
 
   if variant == "cpu":
     c.optim.lr = 3e-3

@@ -20,9 +20,7 @@ from ar_jax import configs
 
 def get_config(arg=None):
   variant = configs.parse_arg(arg)
-  c = configs.default_config()
-  c.data.name = "binarized_mnist"
-  c.data.binarization = "fixed"
+  c = configs.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "nade"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -35,15 +33,7 @@ def get_config(arg=None):
   c.optim.schedule = "cosine"  # To 0 at train.num_steps (reproduce.py caps it).
   c.optim.warmup_steps = 500
 
-  c.train.batch_size = 100  # 500 steps per epoch.
   c.train.num_steps = 500 * 200
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 500
-  c.train.early_stopping_patience = 30
-
-  c.eval.every_steps = 500
-  c.eval.batch_size = 1000
-  c.eval.num_samples = 64
 
   if variant == "cpu":
     c.train.num_steps = 1000
