@@ -152,10 +152,15 @@ class MADE(base.ARModel):
     self.check_input(x)
     pool = [jnp.asarray(deg) for deg in self._pool()]
     feats = self._features(x)
-    out_MxBxO = jax.vmap(lambda degs: self._forward(feats, self.layer_params, degs))(pool)
-    dist = self.distribution
-    lp_MxB = jax.vmap(lambda o: dist.log_prob(o.reshape(self._out_shape(x.shape[0])), x)
-                      .reshape(x.shape[0], -1).sum(-1))(out_MxBxO)
+    shape = self._out_shape(x.shape[0])
+
+    def one_mask(degs):
+      out = self._forward(feats, self.layer_params, degs).reshape(shape)
+      return self.distribution.log_prob(out, x).reshape(x.shape[0], -1).sum(-1)
+
+    # lax.map, not vmap: one mask's [IN, OUT] masked kernels live at a time
+    # (a vmap over 32 masks of a 2x8000 MADE would hold ~8 GB of them).
+    lp_MxB = jax.lax.map(one_mask, pool)
     return jax.nn.logsumexp(lp_MxB, axis=0) - jnp.log(self.num_masks)
 
   def _log_prob_one(self, x, order_index):
