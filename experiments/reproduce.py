@@ -60,7 +60,23 @@ def load_config(name, variant=""):
   return module.get_config(variant or None)
 
 
-def run_row(row, seed, workdir, max_epochs, variant):
+def apply_overrides(config, overrides):
+  """`key.path=value` strings onto a config; the value takes the old value's type."""
+  for item in overrides:
+    key, sep, value = item.partition("=")
+    if not sep:
+      raise ValueError(f"--set expects key=value, got {item!r}")
+    *parents, leaf = key.split(".")
+    node = config
+    for p in parents:
+      node = node[p]
+    if leaf not in node:
+      raise KeyError(f"--set: unknown config key {key!r}")
+    old = node[leaf]
+    node[leaf] = type(old)(value) if not isinstance(old, bool) else value.lower() in ("1", "true")
+
+
+def run_row(row, seed, workdir, max_epochs, variant, overrides=()):
   """Trains one (row, seed) unless its results.json exists; returns the results."""
   results_path = workdir / "results.json"
   if results_path.exists():
@@ -69,6 +85,7 @@ def run_row(row, seed, workdir, max_epochs, variant):
   from ar_jax import train  # pylint: disable=import-outside-toplevel
   config = load_config(row.config, variant)
   config.seed = seed
+  apply_overrides(config, overrides)
   if max_epochs:
     n_train = data.DATASETS[config.data.name].splits[config.data.train_split]
     steps_per_epoch = n_train // config.train.batch_size
@@ -112,6 +129,8 @@ def main():
   parser.add_argument("--workdir", default="runs/reproduce")
   parser.add_argument("--out", default="", help="markdown output (default: <workdir>/<table>.md)")
   parser.add_argument("--render_only", action="store_true", help="only collect existing results")
+  parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="config override, e.g. --set eval.every_steps=2500 (repeatable)")
   args = parser.parse_args()
 
   rows = TABLES[args.table]
@@ -128,11 +147,14 @@ def main():
       wd = pathlib.Path(args.workdir) / args.table / row.key / f"seed{seed}"
       if args.render_only and not (wd / "results.json").exists():
         continue
-      runs.setdefault(row.key, []).append(run_row(row, seed, wd, args.max_epochs, args.variant))
+      runs.setdefault(row.key, []).append(
+          run_row(row, seed, wd, args.max_epochs, args.variant, args.set))
   budget = (f"at most {args.max_epochs} epochs per run" if args.max_epochs else
             "the configs' step limits") + ", early stopping on validation NLL"
   if args.variant:
     budget += f", config variant '{args.variant}'"
+  if args.set:
+    budget += ", overrides " + " ".join(args.set)
   md = render(args.table, rows, runs, budget)
   out = pathlib.Path(args.out or pathlib.Path(args.workdir) / f"{args.table}.md")
   out.parent.mkdir(parents=True, exist_ok=True)
