@@ -109,7 +109,9 @@ def render(table, rows, runs, budget_note):
     res = runs.get(row.key, [])
     nll = [r["test_nll"] for r in res]
     epochs = "/".join(f"{r['epochs']:.0f}{' (early stop)' if r['stopped_early'] else ''}" for r in res) or "-"
-    wall = "/".join(f"{r['wall_time_s'] / 60:.0f} min" for r in res) or "-"
+    wall = "/".join(f"{r['wall_time_s'] / 60:.0f} min" + (
+        f" (last segment; resumed at step {r['resumed_from_step']})"
+        if r.get("resumed_from_step") else "") for r in res) or "-"
     hw = ", ".join(sorted({f"{r['device_count']}x {r['device_kind']}" for r in res})) or "-"
     binz = ", ".join(sorted({r["config"]["data"]["binarization"] for r in res})) or "-"
     lines.append(f"| {row.label} | {row.paper_nll:.2f} ({row.paper_source}) | {_fmt(nll)} | "
