@@ -40,12 +40,5 @@ def get_config(arg=None):
 
 
   if variant == "cpu":
-    c.optim.lr = 3e-3
-    c.optim.schedule = "cosine"
-    c.optim.warmup_steps = 100
-    c.train.num_steps = 6000  # 12 epochs.
-    c.train.checkpoint_every_steps = 2000
-    c.train.early_stopping_patience = 0
-    c.eval.every_steps = 2000
-    c.eval.num_samples = 16
+    configs.cpu_budget(c, num_steps=6000)  # 12 epochs.
   return c
