@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ar_jax import masks
+
 
 def has_cache(model):
   """True if the model class implements the cached-step protocol."""
@@ -141,8 +143,4 @@ def _cached_scan(model, variables, x_init, known, cond, temperature, step_keys,
 
 def orderings_as_positions(orders_MxD):
   """Inverse permutations: pos[m, d] = step at which dim d is generated."""
-  orders_MxD = np.asarray(orders_MxD)
-  pos = np.empty_like(orders_MxD)
-  rows = np.arange(orders_MxD.shape[0])[:, None]
-  pos[rows, orders_MxD] = np.arange(orders_MxD.shape[1])[None]
-  return pos
+  return np.stack([masks.positions(order) for order in np.asarray(orders_MxD)])

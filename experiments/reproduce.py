@@ -13,7 +13,6 @@ sessions; an interrupted run resumes from its checkpoint.
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -53,11 +52,8 @@ TABLES = {
 
 
 def load_config(name, variant=""):
-  path = ROOT / "experiments" / "configs" / name
-  spec = importlib.util.spec_from_file_location(path.stem, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(variant or None)
+  from ar_jax import configs  # pylint: disable=import-outside-toplevel
+  return configs.load(ROOT / "experiments" / "configs" / name, variant or None)
 
 
 def apply_overrides(config, overrides):

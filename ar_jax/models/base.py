@@ -94,7 +94,10 @@ class ARModel(nn.Module):
     """Log-likelihood in nats of each example, shape [B]."""
     self.check_input(x)
     kwargs = {} if cond is None else {"cond": cond}
-    params = self(x, **kwargs)
+    return self.sum_log_prob(self(x, **kwargs), x)
+
+  def sum_log_prob(self, params, x):
+    """Per-example log-likelihood [B] from per-dimension params [B, *S, P]."""
     return self.distribution.log_prob(params, x).reshape(x.shape[0], -1).sum(-1)
 
   def train_log_prob(self, x, key, cond=None):
@@ -102,11 +105,3 @@ class ARModel(nn.Module):
     del key
     return self.log_prob(x, cond=cond)
 
-
-def validate_ordering(ordering, num_dims, name="ordering"):
-  """Returns `ordering` as an int array after checking it permutes range(D)."""
-  order = np.asarray(ordering, dtype=np.int64)
-  if order.shape != (num_dims,) or not np.array_equal(np.sort(order), np.arange(num_dims)):
-    raise ValueError(
-        f"{name} must be a permutation of range({num_dims}), got {np.asarray(ordering)!r}")
-  return order

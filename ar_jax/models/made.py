@@ -156,7 +156,7 @@ class MADE(base.ARModel):
 
     def one_mask(degs):
       out = self._forward(feats, self.layer_params, degs).reshape(shape)
-      return self.distribution.log_prob(out, x).reshape(x.shape[0], -1).sum(-1)
+      return self.sum_log_prob(out, x)
 
     # lax.map, not vmap: one mask's [IN, OUT] masked kernels live at a time
     # (a vmap over 32 masks of a 2x8000 MADE would hold ~8 GB of them).
@@ -165,8 +165,7 @@ class MADE(base.ARModel):
 
   def _log_prob_one(self, x, order_index):
     self.check_input(x)
-    params = self(x, order_index=order_index)
-    return self.distribution.log_prob(params, x).reshape(x.shape[0], -1).sum(-1)
+    return self.sum_log_prob(self(x, order_index=order_index), x)
 
   def train_log_prob(self, x, key, cond=None):
     """Order/connectivity-agnostic training: one pool entry drawn per step."""

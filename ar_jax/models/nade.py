@@ -161,7 +161,7 @@ class TiedNADEBase(base.ARModel):
     # Tuples keep the module hashable (it is a static jit argument).
     object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
     if self.ordering is not None and not isinstance(self.ordering, str):
-      order = base.validate_ordering(self.ordering, self.num_dims)
+      order = masks.get_ordering(self.ordering, self.num_dims)
       object.__setattr__(self, "ordering", tuple(int(d) for d in order))
     super().__post_init__()
 
