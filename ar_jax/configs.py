@@ -13,7 +13,7 @@ from ml_collections import config_dict
 
 BINARIZATIONS = ("fixed", "dynamic", "threshold", "none")
 PROCESS_SHARDINGS = ("batch", "split")
-OPTIMIZERS = ("adam", "adamw")
+OPTIMIZERS = ("adam", "adamw", "adagrad")
 SCHEDULES = ("constant", "cosine", "exponential")
 
 
@@ -51,7 +51,7 @@ def default_config():
   c.optim.lr = 1e-3  # Peak learning rate (after warmup).
   c.optim.b1 = 0.9
   c.optim.b2 = 0.999
-  c.optim.eps = 1e-8
+  c.optim.eps = 1e-8  # adam/adamw: added to sqrt(v); adagrad: to the squared sum.
   c.optim.weight_decay = 0.0  # adamw only (decoupled).
   c.optim.warmup_steps = 0  # Linear 0 -> lr, in optimizer updates.
   c.optim.schedule = "constant"

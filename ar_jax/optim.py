@@ -1,4 +1,4 @@
-"""Optimizer from `config.optim`: Adam/AdamW, warmup + decay, clipping, accumulation.
+"""Optimizer from `config.optim`: Adam/AdamW/Adagrad, warmup + decay, clipping, accumulation.
 
 Schedules count optimizer *updates*; with `grad_accum_steps = k` one update
 happens every k train steps (`optax.MultiSteps`), so a run of `num_steps`
@@ -41,6 +41,11 @@ def make_optimizer(optim_cfg, total_updates):
   elif optim_cfg.name == "adamw":
     opt = optax.adamw(schedule, b1=optim_cfg.b1, b2=optim_cfg.b2, eps=optim_cfg.eps,
                       weight_decay=optim_cfg.weight_decay)
+  elif optim_cfg.name == "adagrad":
+    # The MADE authors' optimizer (lr 0.01). The squared-gradient sum starts at
+    # zero; optax leaves coordinates that never saw a gradient (masked weights)
+    # untouched instead of dividing by sqrt(eps).
+    opt = optax.adagrad(schedule, initial_accumulator_value=0.0, eps=optim_cfg.eps)
   else:
     raise ValueError(f"config.optim.name={optim_cfg.name!r} is unknown")
   if optim_cfg.grad_clip_norm > 0:

@@ -6,10 +6,13 @@
 `fold_in(state.rng, s)`: never reused, and independent of how steps are
 grouped into dispatches or of the device count.
 
-A non-finite loss, gradient or update leaves params, optimizer state and EMA
+A non-finite loss or gradient leaves params, optimizer state and EMA
 unchanged (the step counter still advances) and sets `finite=False` in the
-metrics; the loop then raises. So the in-memory state is never poisoned and
-a bad state is never checkpointed.
+metrics; the loop then raises. The update sits inside `lax.cond`, so the guard
+costs no extra pass over the parameters (a `jnp.where(finite, new, old)` over
+the whole state cost a 784-8000-784 MADE ~30% of its step time on CPU). An
+optimizer that makes a non-finite update out of finite gradients is caught by
+`params_finite`, which the loop runs before every checkpoint save.
 """
 
 import functools
@@ -36,28 +39,54 @@ def train_step(state, batch_u8, *, model, tx, schedule, binarization, ema_decay,
     return -jnp.mean(logp_B)
 
   loss, grads = jax.value_and_grad(loss_fn)(state.params)
-  updates, opt_state = tx.update(grads, state.opt_state, state.params)
-  params = optax.apply_updates(state.params, updates)
-  ema = state.ema_params
-  if ema is not None:
-    # With gradient accumulation, average only the params that an update produced.
-    ema = jax.tree.map(functools.partial(jnp.where, optim.did_update(tx, opt_state)),
-                       optim.ema_update(ema, params, ema_decay), ema)
-  grad_norm = optax.tree.norm(grads)
-  update_norm = optax.tree.norm(updates)
-  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(update_norm)
+  grad_norm = global_norm(grads)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
 
-  def keep_if_finite(new, old):
-    return jax.tree.map(functools.partial(jnp.where, finite), new, old)
+  def apply_update(operand):
+    params, opt_state, ema, grads = operand
+    updates, opt_state = tx.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    if ema is not None:
+      # With gradient accumulation, average only the params that an update produced.
+      ema = jax.tree.map(functools.partial(jnp.where, optim.did_update(tx, opt_state)),
+                         optim.ema_update(ema, params, ema_decay), ema)
+    return params, opt_state, ema
 
-  state = state.replace(
-      step=state.step + 1,
-      params=keep_if_finite(params, state.params),
-      opt_state=keep_if_finite(opt_state, state.opt_state),
-      ema_params=keep_if_finite(ema, state.ema_params))
-  metrics = dict(loss=loss, grad_norm=grad_norm, update_norm=update_norm,
+  def skip_update(operand):
+    return operand[:3]
+
+  params, opt_state, ema = jax.lax.cond(
+      finite, apply_update, skip_update,
+      (state.params, state.opt_state, state.ema_params, grads))
+  state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
+                        ema_params=ema)
+  metrics = dict(loss=loss, grad_norm=grad_norm,
                  lr=schedule((state.step - 1) // accum_steps), finite=finite)
   return state, metrics
+
+
+def global_norm(tree):
+  """sqrt of the sum of squares of every leaf (float32).
+
+  Each leaf is summed as [n // 1024, 1024] blocks over the first axis, then the
+  1024 partial sums: XLA:CPU vectorizes that order, while a flat reduction to
+  a scalar runs as one sequential chain (2x slower on a 12.5M-weight MADE).
+  """
+  total = jnp.zeros((), jnp.float32)
+  for leaf in jax.tree.leaves(tree):
+    sq = jnp.square(leaf.astype(jnp.float32)).ravel()
+    n = sq.size - sq.size % 1024
+    total += jnp.sum(jnp.sum(sq[:n].reshape(-1, 1024), axis=0)) + jnp.sum(sq[n:])
+  return jnp.sqrt(total)
+
+
+@jax.jit
+def params_finite(tree):
+  """True iff every leaf of `tree` is finite (one pass, on device)."""
+  ok = jnp.asarray(True)
+  for leaf in jax.tree.leaves(tree):
+    ok &= jnp.all(jnp.isfinite(leaf))
+  return ok
 
 
 def train_steps(state, batches_KxB, **kwargs):

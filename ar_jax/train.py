@@ -22,6 +22,7 @@ from ar_jax import checkpoint
 from ar_jax import experiment
 from ar_jax import reporting
 from ar_jax import sharding as sharding_lib
+from ar_jax import steps
 
 
 class EarlyStopping:
@@ -35,8 +36,8 @@ class EarlyStopping:
     self.bad_evals = meta.get("bad_evals", 0)
 
   def update(self, nll, step):
-    """Records an eval; True if it is the best so far."""
-    if self.best_nll is None or nll < self.best_nll:
+    """Records an eval; True if it is the best so far (a NaN/Inf NLL never is)."""
+    if math.isfinite(nll) and (self.best_nll is None or nll < self.best_nll):
       self.best_nll, self.best_step, self.bad_evals = float(nll), int(step), 0
       return True
     self.bad_evals += 1
@@ -56,7 +57,8 @@ def train_and_evaluate(config, workdir, *, stop=None):
   Resumes from the newest good checkpoint in `workdir` if there is one. On
   SIGTERM (or `stop.request()`) saves at the current step and returns
   `{"preempted": True, "step": ...}`. Raises FloatingPointError on a
-  non-finite loss, gradient or update (nothing is saved from that step on).
+  non-finite loss or gradient, or on non-finite parameters before a save
+  (nothing is saved from that step on).
   """
   exp = experiment.build(config)
   if reporting.is_writer():
@@ -170,7 +172,7 @@ class _Loop:
       if log:
         self._log(pbar)
       if stop_now:
-        self.ckpt.save(self.step, state, self.meta())
+        self._save(self.ckpt, state)
         self.ckpt.wait()
         logging.warning("stopped by request: checkpoint saved at step %d", self.step)
         pbar.close()
@@ -178,7 +180,7 @@ class _Loop:
       if do_eval:
         self._eval(state)
       if save or self.stopped_early:
-        self.ckpt.save(self.step, state, self.meta())
+        self._save(self.ckpt, state)
     if pending is not None:
       self._consume(*pending)
     pbar.close()
@@ -193,18 +195,33 @@ class _Loop:
       last_ckpt = self.ckpt.latest_step()
       raise FloatingPointError(
           f"non-finite training step {first_step + j + 1}: loss={m['loss'][j]}, "
-          f"grad_norm={m['grad_norm'][j]}, update_norm={m['update_norm'][j]} "
-          f"(lr={m['lr'][j]:.3g}). The update was not applied and nothing from "
+          f"grad_norm={m['grad_norm'][j]} (lr={m['lr'][j]:.3g}). The update was not applied and nothing from "
           f"this step on is saved; the last good checkpoint is step {last_ckpt} "
           f"in {self.ckpt.directory}. Try a lower config.optim.lr or set "
           "config.optim.grad_clip_norm.")
     self.window.append(m)
 
+  def _save(self, checkpointer, state):
+    """Saves `state` unless a leaf is non-finite (then raises: never save NaNs).
+
+    The step guards non-finite losses and gradients; this catches an optimizer
+    that turned finite gradients into a non-finite update.
+    """
+    if not bool(steps.params_finite(state)):
+      raise FloatingPointError(
+          f"non-finite parameters or optimizer state at step {self.step}, although "
+          f"every loss and gradient was finite: the optimizer produced a non-finite "
+          f"update (lr={self.exp.config.optim.lr:.3g}). Nothing from this step on is "
+          f"saved; the last good checkpoint is step {self.ckpt.latest_step()} in "
+          f"{self.ckpt.directory}. Try a lower config.optim.lr or set "
+          "config.optim.grad_clip_norm.")
+    checkpointer.save(self.step, state, self.meta())
+
   def _log(self, pbar):
     if not self.window:
       return
     cat = {k: np.concatenate([np.atleast_1d(w[k]) for w in self.window])
-           for k in ("loss", "grad_norm", "update_norm", "lr")}
+           for k in ("loss", "grad_norm", "lr")}
     self.window = []
     now = time.time()
     sps = (self.step - self.step_log) / max(now - self.t_log, 1e-9)
@@ -212,8 +229,7 @@ class _Loop:
     loss = float(cat["loss"].mean())
     scalars = dict(
         loss=loss, bpd=loss / (self.exp.num_dims * math.log(2.0)),
-        grad_norm=float(cat["grad_norm"].mean()),
-        update_norm=float(cat["update_norm"].mean()), lr=float(cat["lr"][-1]),
+        grad_norm=float(cat["grad_norm"].mean()), lr=float(cat["lr"][-1]),
         steps_per_sec=sps, examples_per_sec=sps * self.exp.config.train.batch_size,
         epoch=self.step / self.train_data.steps_per_epoch)
     self.writer.write(self.step, "train", scalars)
@@ -232,7 +248,7 @@ class _Loop:
     logging.info("step %d: %s NLL %.4f nats (%.4f bits/dim)%s", self.step,
                  cfg.data.eval_split, res["nll"], res["bpd"], " *best*" if improved else "")
     if improved:
-      self.best.save(self.step, state, self.meta())
+      self._save(self.best, state)
     if self.stopped_early:
       logging.info("early stopping at step %d: no better %s NLL in %d evals (best "
                    "%.4f at step %d)", self.step, cfg.data.eval_split,

@@ -23,6 +23,10 @@ def test_early_stopping_bookkeeping():
   again = train.EarlyStopping(2, es.meta())  # As restored from a checkpoint.
   assert (again.best_nll, again.best_step, again.bad_evals) == (4.0, 3, 2)
   assert not train.EarlyStopping(0, es.meta()).should_stop  # 0 disables.
+  # A NaN/Inf eval, even the first, is never the best (it would block every later one).
+  fresh = train.EarlyStopping(patience=3)
+  assert not fresh.update(float("nan"), 1) and fresh.best_nll is None
+  assert not fresh.update(float("inf"), 2) and fresh.update(7.0, 3)
 
 
 def test_loop_stops_early_and_tests_the_best_checkpoint(monkeypatch, tmp_path):
@@ -75,7 +79,23 @@ def test_clipping_and_accumulation():
   assert isinstance(tx, optax.MultiSteps)
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adagrad_matches_the_textbook_rule_and_leaves_masked_weights():
+  c = configs.default_config().optim
+  c.name, c.lr = "adagrad", 0.01
+  tx, _ = optim.make_optimizer(c, total_updates=10)
+  params = {"w": jnp.zeros(3)}
+  state = tx.init(params)
+  g1, g2 = jnp.array([2.0, -0.5, 0.0]), jnp.array([1.0, 1.5, 0.0])
+  u1, state = tx.update({"w": g1}, state, params)
+  u2, state = tx.update({"w": g2}, state, params)
+  # w -= lr * g_t / sqrt(sum_{s<=t} g_s^2); a coordinate with no gradient yet
+  # (a masked weight) gets exactly 0, not 0 / sqrt(eps).
+  np.testing.assert_allclose(u1["w"], [-0.01, 0.01, 0.0], rtol=1e-5)
+  np.testing.assert_allclose(u2["w"], -0.01 * g2 / np.sqrt(np.maximum(g1**2 + g2**2, 1e-30)) *
+                             (g1**2 + g2**2 > 0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "adagrad"])
 def test_optimizer_names(name):
   c = configs.default_config().optim
   c.name = name

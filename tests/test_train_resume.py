@@ -9,6 +9,7 @@ import glob
 import json
 import os
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,7 +17,9 @@ import optax
 import pytest
 
 import train_testlib
+from ar_jax import experiment
 from ar_jax import optim
+from ar_jax import steps
 from ar_jax import train
 
 train_testlib.register_tiny_model()
@@ -140,7 +143,7 @@ def _nan_at_update(n):
   return optax.GradientTransformation(init, update)
 
 
-def test_nan_stops_training_and_keeps_last_good_checkpoint(monkeypatch, tmp_path):
+def test_nonfinite_update_is_never_saved_and_keeps_last_good_checkpoint(monkeypatch, tmp_path):
   make = optim.make_optimizer
 
   def poisoned(optim_cfg, total_updates):
@@ -149,13 +152,48 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(monkeypatch, tmp_path
 
   monkeypatch.setattr(optim, "make_optimizer", poisoned)
   cfg = train_testlib.tiny_config(optim__ema_decay=0.9)
-  with pytest.raises(FloatingPointError, match=r"non-finite training step 4.*"
-                     r"update_norm=nan.*last good checkpoint is step 2"):
+  # Gradients stay finite, so step 4 applies the NaN update; the save at step 4
+  # (checkpoint_every_steps=2) finds it and refuses.
+  with pytest.raises(FloatingPointError, match=r"non-finite parameters or optimizer state "
+                     r"at step 4.*last good checkpoint is step 2"):
     train.train_and_evaluate(cfg, str(tmp_path))
   assert sorted(os.listdir(os.path.join(tmp_path, "checkpoints"))) == ["2"]
   state, _, step = train_testlib.load_state(cfg, str(tmp_path))
   assert step == 2
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state))
+
+
+def test_nonfinite_loss_stops_at_that_step(monkeypatch, tmp_path):
+  """NaN update at step 3 (not saved: no save at 3), so step 4's loss is NaN."""
+  make = optim.make_optimizer
+  monkeypatch.setattr(optim, "make_optimizer", lambda c, n: (
+      optax.chain(make(c, n)[0], _nan_at_update(2)), make(c, n)[1]))
+  cfg = train_testlib.tiny_config()
+  with pytest.raises(FloatingPointError, match=r"non-finite training step 4: loss=nan.*"
+                     r"not applied.*last good checkpoint is step 2"):
+    train.train_and_evaluate(cfg, str(tmp_path))
+  assert sorted(os.listdir(os.path.join(tmp_path, "checkpoints"))) == ["2"]
+
+
+def test_train_step_skips_the_update_on_a_nonfinite_loss():
+  cfg = train_testlib.tiny_config(optim__ema_decay=0.9)
+  exp = experiment.build(cfg)
+  with jax.set_mesh(exp.mesh):
+    state = experiment.init_state(exp)
+  leaves, treedef = jax.tree.flatten(state.params)
+  leaves[0] = leaves[0].at[(0,) * leaves[0].ndim].set(jnp.nan)  # -> NaN loss
+  bad = state.replace(params=jax.tree.unflatten(treedef, leaves))
+  batch = jnp.ones((cfg.train.batch_size, 4, 4, 1), jnp.uint8)
+  kw = dict(model=exp.model, tx=exp.tx, schedule=exp.schedule, binarization="none",
+            ema_decay=0.9, accum_steps=1)
+  new, m = steps.train_step(bad, batch, **kw)
+  assert not bool(m["finite"]) and int(new.step) == int(bad.step) + 1
+  for name in ("params", "opt_state", "ema_params"):
+    chex.assert_trees_all_equal(getattr(new, name), getattr(bad, name))  # NaN == NaN here
+  # The same step from the good state does change the params.
+  good, m = steps.train_step(state, batch, **kw)
+  assert bool(m["finite"])
+  assert not np.array_equal(jax.tree.leaves(good.params)[0], jax.tree.leaves(state.params)[0])
 
 
 def test_cli_eval_and_sample(straight, tmp_path):
