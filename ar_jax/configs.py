@@ -53,6 +53,7 @@ def default_config():
   c.optim.b2 = 0.999
   c.optim.eps = 1e-8  # adam/adamw: added to sqrt(v); adagrad: to the squared sum.
   c.optim.weight_decay = 0.0  # adamw only (decoupled).
+  c.optim.l2 = 0.0  # Any optimizer: l2 * params added to the gradient (coupled L2).
   c.optim.warmup_steps = 0  # Linear 0 -> lr, in optimizer updates.
   c.optim.schedule = "constant"
   # cosine: to lr * end_lr_factor over decay_steps (-1: all remaining updates).
@@ -109,6 +110,7 @@ def validate(c):
   _require(c.optim.decay_steps == -1 or c.optim.decay_steps > 0, "optim.decay_steps",
            c.optim.decay_steps, "-1 (all remaining updates) or > 0")
   _require(0 < c.optim.decay_rate <= 1, "optim.decay_rate", c.optim.decay_rate, "in (0, 1]")
+  _require(c.optim.l2 >= 0, "optim.l2", c.optim.l2, ">= 0")
   _require(c.optim.grad_clip_norm >= 0, "optim.grad_clip_norm", c.optim.grad_clip_norm, ">= 0")
   _require(c.optim.grad_accum_steps >= 1, "optim.grad_accum_steps",
            c.optim.grad_accum_steps, ">= 1")

@@ -48,6 +48,10 @@ def make_optimizer(optim_cfg, total_updates):
     opt = optax.adagrad(schedule, initial_accumulator_value=0.0, eps=optim_cfg.eps)
   else:
     raise ValueError(f"config.optim.name={optim_cfg.name!r} is unknown")
+  if optim_cfg.l2 > 0:
+    # Coupled L2: adds l2 * params to the gradient, i.e. l2/2 ||params||^2 to
+    # the loss, before the optimizer rescales it (torch's Adam(weight_decay=)).
+    opt = optax.chain(optax.add_decayed_weights(optim_cfg.l2), opt)
   if optim_cfg.grad_clip_norm > 0:
     opt = optax.chain(optax.clip_by_global_norm(optim_cfg.grad_clip_norm), opt)
   if optim_cfg.grad_accum_steps > 1:

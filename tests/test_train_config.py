@@ -63,6 +63,7 @@ def test_unknown_variant_fails():
     ("data.binarization", "otsu", "one of"),
     ("optim.schedule", "linear", "one of"),
     ("optim.ema_decay", 1.0, r"in \[0, 1\)"),
+    ("optim.l2", -1e-4, ">= 0"),
     ("train.num_steps", 7, "multiple of optim.grad_accum_steps=2"),
 ])
 def test_bad_values_fail_naming_the_key(key, value, expected):

@@ -95,6 +95,16 @@ def test_adagrad_matches_the_textbook_rule_and_leaves_masked_weights():
                              (g1**2 + g2**2 > 0), rtol=1e-5)
 
 
+def test_coupled_l2_adds_l2_times_params_to_the_gradient():
+  c = configs.default_config().optim
+  c.name, c.lr, c.l2 = "adagrad", 0.5, 0.1
+  tx, _ = optim.make_optimizer(c, total_updates=10)
+  params = {"w": jnp.array([2.0, -4.0, 0.0])}
+  u, _ = tx.update({"w": jnp.array([0.0, 0.0, 0.0])}, tx.init(params), params)
+  # Gradient seen by Adagrad: 0 + 0.1 * w; its first step is -lr * sign(that).
+  np.testing.assert_allclose(u["w"], [-0.5, 0.5, 0.0], rtol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["adam", "adamw", "adagrad"])
 def test_optimizer_names(name):
   c = configs.default_config().optim
