@@ -62,6 +62,23 @@ def matmul_peak(sizes=((1024, 1024, 1024), (100, 784, 8000), (2048, 2048, 2048))
   return best
 
 
+def memory_bandwidth(n=50_000_000):
+  """GB/s of a streaming elementwise update (read 3 arrays, write 3, in place).
+
+  The access pattern of an Adam update (params, m, v in; params, m, v out),
+  the floor under any f32 Adam step whatever its GEMMs cost.
+  """
+  arrays = tuple(jax.random.normal(jax.random.key(i), (n // 4,)) for i in range(3))
+  f = jax.jit(lambda a, b, c: (a * 0.999 + b, b * 0.9 + c, c * 0.99 + a), donate_argnums=(0, 1, 2))
+  box = [arrays]
+
+  def advance():
+    box[0] = f(*box[0])
+    return box[0]
+
+  return 6 * 4 * (n // 4) / _time(advance) / 1e9
+
+
 def train_step_speed(model, x, flops_fwd):
   """Steps/s and GFLOP/s of a jitted Adam step maximizing train_log_prob."""
   variables = model.init(jax.random.key(0), x)
@@ -91,6 +108,27 @@ def train_step_speed(model, x, flops_fwd):
           "gflops": 3 * flops_fwd / sec / 1e9}
 
 
+def made_breakdown(model, x, hidden):
+  """Where a MADE 784-H-784 Adam step spends its time (ms per step).
+
+  `gemms`: the five matrix products one step really runs (forward 2, input
+  gradient of layer 2, two weight gradients; the input needs no gradient),
+  alone on random operands. `grad`: forward + backward, no optimizer.
+  `step`: the donated Adam step of `train_step_speed`.
+  """
+  b, d = x.shape
+  k = jax.random.split(jax.random.key(2), 5)
+  xf, w1 = x.astype(jnp.float32), jax.random.normal(k[0], (d, hidden))
+  w2, h = jax.random.normal(k[1], (hidden, d)), jax.random.normal(k[2], (b, hidden))
+  delta = jax.random.normal(k[3], (b, d))
+  gemms = jax.jit(lambda x, w1, w2, h, dl: (x @ w1, h @ w2, dl @ w2.T, h.T @ dl, x.T @ h))
+  variables = model.init(jax.random.key(0), x)
+  grad = jax.jit(jax.grad(lambda v: -model.apply(
+      v, x, jax.random.key(1), method="train_log_prob").mean()))
+  return {"gemms_ms": 1e3 * _time(gemms, xf, w1, w2, h, delta),
+          "grad_ms": 1e3 * _time(grad, variables)}
+
+
 def mlp_flops(batch, sizes):
   return sum(2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
@@ -118,6 +156,7 @@ def main():
   b, d = 100, 784
   x = jax.random.bernoulli(jax.random.key(0), 0.13, (b, d)).astype(jnp.int32)
   peak = matmul_peak()
+  bandwidth = memory_bandwidth()
   configs = [("made 784-500-784", "made", {"hidden_sizes": (500,)}, [d, 500, d]),
              ("made 784-500-500-784", "made", {"hidden_sizes": (500, 500)}, [d, 500, 500, d]),
              ("made 784-500-784, 32 masks", "made",
@@ -134,23 +173,33 @@ def main():
     flops = mlp_flops(b, sizes) if sizes else 2 * (2 * b * d * 500)
     r = train_step_speed(model, x, flops)
     r.update(model=label, pct_peak=100 * r["gflops"] / peak)
+    if label == "made 784-8000-784":
+      r.update(made_breakdown(model, x, 8000), step_ms=1e3 / r["steps_per_s"])
     rows.append(r)
     print(f"{label:32s} {r['steps_per_s']:9.1f} steps/s {r['examples_per_s']:10.0f} ex/s "
           f"{r['gflops']:7.1f} GFLOP/s {r['pct_peak']:5.1f}% of peak", flush=True)
   sampling = nade_sampling(dims=(64, 196) if args.quick else (64, 196, 784)) \
       if "nade" in models.names() else []
-  print(f"\nmatmul peak (float32 GEMM, same run): {peak:.1f} GFLOP/s")
+  print(f"\nmatmul peak (float32 GEMM, same run): {peak:.1f} GFLOP/s; "
+        f"streaming memory bandwidth: {bandwidth:.1f} GB/s")
   print("\n| model | steps/s | examples/s | GFLOP/s | % of peak |\n|---|---|---|---|---|")
   for r in rows:
     print(f"| {r['model']} | {r['steps_per_s']:.1f} | {r['examples_per_s']:.0f} | "
           f"{r['gflops']:.1f} | {r['pct_peak']:.0f}% |")
+  for r in rows:
+    if "gemms_ms" in r:
+      print(f"\n{r['model']}, ms per step: the step's 5 GEMMs alone {r['gemms_ms']:.1f}, "
+            f"forward+backward {r['grad_ms']:.1f}, Adam step {r['step_ms']:.1f} "
+            f"(GEMMs are {100 * r['gemms_ms'] / r['step_ms']:.0f}% of the step). One pass of "
+            f"Adam over its 12.5M float32 weights (read params, m, v, grad; write params, "
+            f"m, v: 350 MB) takes >= {350e-3 / bandwidth * 1e3:.1f} ms at the measured bandwidth.")
   if sampling:
     print("\n| NADE-500 sampling, 16 samples | naive s | cached s | speedup |\n|---|---|---|---|")
     for s in sampling:
       print(f"| D={s['D']} | {s['naive_s']:.3f} | {s['cached_s']:.4f} | {s['speedup']:.1f}x |")
   result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                         "jax": jax.__version__, "backend": jax.default_backend()},
-            "matmul_peak_gflops": peak, "train": rows, "nade_sampling": sampling}
+            "matmul_peak_gflops": peak, "memory_bandwidth_gbs": bandwidth, "train": rows, "nade_sampling": sampling}
   pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
   pathlib.Path(args.out).write_text(json.dumps(result, indent=2))
   print(f"\nwrote {args.out}")
