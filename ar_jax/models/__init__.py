@@ -12,6 +12,7 @@ from ar_jax.models.base import ARModel
 
 # name -> "module:Class". Keep these names stable: configs refer to them.
 _REGISTRY = {
+    "deepnade": "ar_jax.models.deepnade:DeepNADE",
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "made": "ar_jax.models.made:MADE",
     "nade": "ar_jax.models.nade:NADE",
