@@ -22,8 +22,11 @@ Evaluation cost: an exact log-likelihood takes D = 784 steps per ordering
 validation set takes ~45 s with 1 ordering, ~12 min with 16 and ~1.5 h with
 128. One training step (batch 100) takes ~0.04 s, so evals run every 2,000
 steps rather than every 100. The parameters do not depend on `num_orderings`:
-for the 128-ordering number, re-evaluate the trained checkpoint with
-`--config.model.hparams.num_orderings=128`.
+for the 128-ordering number, re-evaluate the trained checkpoint:
+
+  ar-jax eval --workdir=runs/deepnade_mnist --split=test \
+      --config=experiments/configs/deepnade_mnist.py \
+      --config.model.hparams.num_orderings=128
 
   python -m ar_jax.main --config=experiments/configs/deepnade_mnist.py \
       --workdir=runs/deepnade_mnist
