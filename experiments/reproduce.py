@@ -41,6 +41,8 @@ TABLES = {
             "Uria et al. 2014/2016 'NADE (fixed order)'"),
         Row("made_1mask", "MADE 1 hl (500), 1 mask", "made_mnist.py", 88.40,
             "Germain et al. 2015 Table 6 (row as given in the issue)"),
+        Row("made_8000_1mask", "MADE 1 hl (8000), 1 mask", "made_8000_1mask_mnist.py", 88.40,
+            "Germain et al. 2015 Table 6, 1 hl / 1 mask row; width unconfirmed"),
         Row("made_32masks", "MADE 1 hl (500), 32 masks", "made_32masks_mnist.py", 88.04,
             "Germain et al. 2015 Table 6"),
         Row("made_2x8000_1mask", "MADE 2 hl (8000), 1 mask", "made_2x8000_1mask_mnist.py",
