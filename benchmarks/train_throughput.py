@@ -68,7 +68,7 @@ def bench(config, seconds, warmup_dispatches=3):
 
 def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  ap.add_argument("--configs", default="made_mnist,fvsbn_mnist")
+  ap.add_argument("--configs", default="made_mnist,made_8000_1mask_mnist,fvsbn_mnist,nade_mnist,deepnade_mnist")
   ap.add_argument("--variant", default="cpu", help="config variant ('' = full)")
   ap.add_argument("--seconds", type=float, default=10.0, help="timed seconds per config")
   ap.add_argument("--out", default="train_throughput.json")
