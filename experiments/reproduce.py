@@ -39,6 +39,8 @@ TABLES = {
             "Larochelle & Murray 2011 via the issue; source unconfirmed here"),
         Row("nade", "NADE, 500 hidden", "nade_mnist.py", 88.33,
             "Uria et al. 2014/2016 'NADE (fixed order)'"),
+        Row("deepnade", "DeepNADE 2x500, 1 ordering", "deepnade_mnist.py", 89.17,
+            "Uria et al. 2014, EoNADE 2 hl, 1 ordering (authors' figure script)"),
         Row("made_1mask", "MADE 1 hl (500), 1 mask", "made_mnist.py", 88.40,
             "Germain et al. 2015 Table 6 (row as given in the issue)"),
         Row("made_8000_1mask", "MADE 1 hl (8000), 1 mask", "made_8000_1mask_mnist.py", 88.40,

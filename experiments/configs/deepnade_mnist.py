@@ -48,7 +48,11 @@ def get_config(arg=None):
       input_shape=(784,),  # 28x28x1 flattened row-major.
       hidden_sizes=(500, 500),
       num_orderings=1,  # Exact eval: M * 784 steps per example.
-      ordering="natural",
+      # Evaluate under random orderings, as the paper does. Training sees
+      # uniformly random observed subsets, among which raster-order prefixes
+      # (the top rows) are rare: one checkpoint scored 109.70 test NLL under
+      # the natural ordering and 96.61 under a random one.
+      ordering="random",
   ))
 
   c.optim.name = "adam"
