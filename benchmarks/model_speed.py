@@ -62,21 +62,31 @@ def matmul_peak(sizes=((1024, 1024, 1024), (100, 784, 8000), (2048, 2048, 2048))
   return best
 
 
-def memory_bandwidth(n=50_000_000):
-  """GB/s of a streaming elementwise update (read 3 arrays, write 3, in place).
-
-  The access pattern of an Adam update (params, m, v in; params, m, v out),
-  the floor under any f32 Adam step whatever its GEMMs cost.
-  """
-  arrays = tuple(jax.random.normal(jax.random.key(i), (n // 4,)) for i in range(3))
-  f = jax.jit(lambda a, b, c: (a * 0.999 + b, b * 0.9 + c, c * 0.99 + a), donate_argnums=(0, 1, 2))
-  box = [arrays]
+def memory_bandwidth(n_bytes=200_000_000):
+  """GB/s of a streaming in-place update (each byte read once, written once)."""
+  f = jax.jit(lambda a: a * 1.0001, donate_argnums=0)
+  box = [jax.random.normal(jax.random.key(0), (n_bytes // 4,))]
 
   def advance():
-    box[0] = f(*box[0])
+    box[0] = f(box[0])
     return box[0]
 
-  return 6 * 4 * (n // 4) / _time(advance) / 1e9
+  return 2 * n_bytes / _time(advance) / 1e9
+
+
+def _threaded(fn, args, outs):
+  """Times `fn(*args, *outs)` whose outputs reuse the donated `outs` buffers.
+
+  Without this, every call allocates fresh output buffers, and the page
+  faults of a 25 MB allocation cost as much as a GEMM on this machine.
+  """
+  box = [outs]
+
+  def advance():
+    box[0] = fn(*args, *box[0])
+    return box[0]
+
+  return _time(advance)
 
 
 def train_step_speed(model, x, flops_fwd):
@@ -113,20 +123,24 @@ def made_breakdown(model, x, hidden):
 
   `gemms`: the five matrix products one step really runs (forward 2, input
   gradient of layer 2, two weight gradients; the input needs no gradient),
-  alone on random operands. `grad`: forward + backward, no optimizer.
-  `step`: the donated Adam step of `train_step_speed`.
+  alone on random operands. `grad`: forward + backward, no optimizer. Both
+  write into donated buffers, like the donated Adam step (`step_ms`).
   """
   b, d = x.shape
   k = jax.random.split(jax.random.key(2), 5)
   xf, w1 = x.astype(jnp.float32), jax.random.normal(k[0], (d, hidden))
   w2, h = jax.random.normal(k[1], (hidden, d)), jax.random.normal(k[2], (b, hidden))
   delta = jax.random.normal(k[3], (b, d))
-  gemms = jax.jit(lambda x, w1, w2, h, dl: (x @ w1, h @ w2, dl @ w2.T, h.T @ dl, x.T @ h))
+  gemms = jax.jit(lambda x, w1, w2, h, dl, *outs: (x @ w1, h @ w2, dl @ w2.T, h.T @ dl, x.T @ h),
+                  donate_argnums=(5, 6, 7, 8, 9), keep_unused=True)
+  outs = jax.tree.map(jnp.zeros_like, gemms(xf, w1, w2, h, delta, *([jnp.zeros(())] * 5)))
   variables = model.init(jax.random.key(0), x)
-  grad = jax.jit(jax.grad(lambda v: -model.apply(
-      v, x, jax.random.key(1), method="train_log_prob").mean()))
-  return {"gemms_ms": 1e3 * _time(gemms, xf, w1, w2, h, delta),
-          "grad_ms": 1e3 * _time(grad, variables)}
+  grad = jax.jit(lambda v, prev: jax.grad(lambda v: -model.apply(
+      v, x, jax.random.key(1), method="train_log_prob").mean())(v),
+                 donate_argnums=1, keep_unused=True)
+  return {"gemms_ms": 1e3 * _threaded(gemms, (xf, w1, w2, h, delta), outs),
+          "grad_ms": 1e3 * _threaded(lambda v, prev: (grad(v, prev),), (variables,),
+                                     (jax.tree.map(jnp.zeros_like, variables),))}
 
 
 def mlp_flops(batch, sizes):
