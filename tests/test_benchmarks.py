@@ -1,0 +1,41 @@
+"""Smoke tests of the benchmark scripts on tiny sizes (they must not rot).
+
+No timing is asserted: only that each measurement runs and returns sane,
+positive numbers in the fields the tables and JSON are built from.
+"""
+
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import model_speed  # pylint: disable=wrong-import-position
+import train_throughput  # pylint: disable=wrong-import-position
+from ar_jax import models  # pylint: disable=wrong-import-position
+
+
+def test_model_speed_pieces_run_on_tiny_sizes():
+  x = jax.random.bernoulli(jax.random.key(0), 0.3, (4, 6)).astype(jnp.int32)
+  model = models.get("made", input_shape=(6,), hidden_sizes=(8,))
+  assert model_speed.matmul_peak(sizes=((8, 8, 8),)) > 0
+  assert model_speed.memory_bandwidth(n_bytes=400_000) > 0
+  r = model_speed.train_step_speed(model, x, model_speed.mlp_flops(4, [6, 8, 6]))
+  assert set(r) == {"steps_per_s", "examples_per_s", "gflops"}
+  assert np.isclose(r["examples_per_s"], 4 * r["steps_per_s"]) and r["gflops"] > 0
+  b = model_speed.made_breakdown(model, x, 8)
+  assert b["gemms_ms"] > 0 and b["grad_ms"] > 0
+  (row,) = model_speed.nade_sampling(dims=(5,), hidden=4, n=2)
+  assert row["D"] == 5 and row["speedup"] > 0
+
+
+def test_train_throughput_bench_runs_a_config():
+  c = train_throughput.load_config("made_mnist", "cpu")
+  c.model.hparams.hidden_sizes = (16,)
+  r = train_throughput.bench(c, seconds=0.2, warmup_dispatches=1)
+  assert r["measured_steps"] >= 1 and r["steps_per_sec"] > 0
+  assert r["examples_per_sec"] == r["steps_per_sec"] * c.train.batch_size
