@@ -82,6 +82,11 @@ class ARModel(nn.Module):
           f"{type(self).__name__}: {name} must have shape [B, *input_shape] = "
           f"[B, *{shape}]{extra}, got {tuple(x.shape)}")
 
+  def check_unconditional(self, cond):
+    """Raises for a `cond` given to a model without conditioning inputs."""
+    if cond is not None:
+      raise ValueError(f"{type(self).__name__} is unconditional; got a `cond` input")
+
   def one_hot(self, x):
     """int [B, *S] -> float one-hot [B, *S, K]; float [B, *S, K] passes through."""
     self.check_input(x)

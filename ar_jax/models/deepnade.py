@@ -193,10 +193,6 @@ class DeepNADE(base.ARModel):
     }
 
   # ---- input handling ----
-  def _check_cond(self, cond):
-    if cond is not None:
-      raise ValueError(f"{type(self).__name__} is unconditional; got a `cond` input")
-
   def _features(self, x):
     """[B, D, K-1]: one-hot without the redundant class-0 column."""
     return self.one_hot(x)[..., 1:].reshape(x.shape[0], self.num_dims, -1)
@@ -207,7 +203,7 @@ class DeepNADE(base.ARModel):
   # ---- exact conditionals along an ordering ----
   def __call__(self, x, cond=None, order_index=0):
     """Params [B, *input_shape, P] under pool ordering `order_index`: D head passes."""
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     return self._outputs(self._weights(), self._features(x), order_index)
 
   def _outputs(self, w, f_BxDxF, order_index):
@@ -219,7 +215,7 @@ class DeepNADE(base.ARModel):
 
   def log_prob(self, x, cond=None, order_index=None):
     """[B] nats, exact. With M > 1 and order_index=None: the ensemble over the pool."""
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     self.check_input(x)
     if order_index is not None or self.num_orderings == 1:
       return self.sum_log_prob(self(x, order_index=0 if order_index is None else order_index), x)
@@ -255,7 +251,7 @@ class DeepNADE(base.ARModel):
     One forward pass per example with a random (d, S) from `sample_observed`:
     D / (D - d) * sum over the D - d unobserved dims of log p(x_j | x_S).
     """
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     self.check_input(x)
     b, d = x.shape[0], self.num_dims
     observed_BxD, d_B = sample_observed(key, b, d)
@@ -266,7 +262,7 @@ class DeepNADE(base.ARModel):
 
   # ---- cached sampler: the first-layer pre-activation [B, H1] is the state ----
   def init_cache(self, batch_size, cond=None):
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     return {"a": jnp.broadcast_to(self.bias_0[None], (batch_size, self.hidden_sizes[0]))}
 
   def cached_step(self, cache, t, x_prev):

@@ -48,8 +48,7 @@ class FVSBN(base.ARModel):
 
   @nn.compact
   def __call__(self, x, cond=None):
-    if cond is not None:
-      raise ValueError("FVSBN is unconditional; got cond")
+    self.check_unconditional(cond)
     b, d, p = x.shape[0], self.num_dims, self.distribution.num_params
     k1 = self.num_classes - 1
     feats_BxF = self.one_hot(x)[..., 1:].reshape(b, d * k1)

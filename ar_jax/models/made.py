@@ -137,16 +137,14 @@ class MADE(base.ARModel):
 
   def __call__(self, x, cond=None, order_index=0):
     """Output params [B, *input_shape, P] under pool entry `order_index`."""
-    if cond is not None:
-      raise ValueError("MADE is unconditional; got cond")
+    self.check_unconditional(cond)
     degrees = [jnp.asarray(deg)[order_index] for deg in self._pool()]
     out = self._forward(self._features(x), self.layer_params, degrees)
     return out.reshape(self._out_shape(x.shape[0]))
 
   def log_prob(self, x, cond=None, order_index=None):
     """[B] nats. With M > 1 masks and order_index=None: the exact ensemble."""
-    if cond is not None:
-      raise ValueError("MADE is unconditional; got cond")
+    self.check_unconditional(cond)
     if order_index is not None or self.num_masks == 1:
       return self._log_prob_one(x, 0 if order_index is None else order_index)
     self.check_input(x)
@@ -169,8 +167,7 @@ class MADE(base.ARModel):
 
   def train_log_prob(self, x, key, cond=None):
     """Order/connectivity-agnostic training: one pool entry drawn per step."""
-    if cond is not None:
-      raise ValueError("MADE is unconditional; got cond")
+    self.check_unconditional(cond)
     if self.num_masks == 1:
       return self._log_prob_one(x, 0)
     return self._log_prob_one(x, jax.random.randint(key, (), 0, self.num_masks))

@@ -179,10 +179,6 @@ class TiedNADEBase(base.ARModel):
   def _W_DxFxH(self):
     return self.W.reshape(self.hidden_size, self.num_dims, -1).transpose(1, 2, 0)
 
-  def _check_cond(self, cond):
-    if cond is not None:
-      raise ValueError(f"{type(self).__name__} is unconditional; got a `cond` input")
-
   def _outputs(self, feats_BxDxF):
     """Params [B, *input_shape, P] from input features in data order."""
     n = feats_BxDxF.shape[0]
@@ -199,7 +195,7 @@ class TiedNADEBase(base.ARModel):
 
   # ---- cached sampler: the running pre-activation a [B, H] is the whole state ----
   def init_cache(self, batch_size, cond=None):
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     return {"a": jnp.broadcast_to(self.c[None], (batch_size, self.hidden_size))}
 
   def cached_step(self, cache, t, x_prev):
@@ -262,6 +258,6 @@ class NADE(TiedNADEBase):
     return nn.one_hot(x_B, self.num_classes, dtype=jnp.float32)[..., 1:]
 
   def __call__(self, x, cond=None):
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     feats = self.one_hot(x)[..., 1:]  # float one-hot passes through: jacrev works
     return self._outputs(feats.reshape(x.shape[0], self.num_dims, -1))

@@ -93,7 +93,7 @@ class RNADE(nade.TiedNADEBase):
     return x_B.astype(jnp.float32)[:, None]
 
   def __call__(self, x, cond=None):
-    self._check_cond(cond)
+    self.check_unconditional(cond)
     self.check_input(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
       raise ValueError(f"RNADE: x must be a float array, got dtype {x.dtype}")
