@@ -192,13 +192,10 @@ class _Loop:
     bad = np.flatnonzero(~m["finite"])
     if bad.size:
       j = int(bad[0])
-      last_ckpt = self.ckpt.latest_step()
       raise FloatingPointError(
           f"non-finite training step {first_step + j + 1}: loss={m['loss'][j]}, "
-          f"grad_norm={m['grad_norm'][j]} (lr={m['lr'][j]:.3g}). The update was not applied and nothing from "
-          f"this step on is saved; the last good checkpoint is step {last_ckpt} "
-          f"in {self.ckpt.directory}. Try a lower config.optim.lr or set "
-          "config.optim.grad_clip_norm.")
+          f"grad_norm={m['grad_norm'][j]} (lr={m['lr'][j]:.3g}). The update was not "
+          f"applied and nothing from this step on is saved; {self._nonfinite_hint()}")
     self.window.append(m)
 
   def _save(self, checkpointer, state):
@@ -212,10 +209,13 @@ class _Loop:
           f"non-finite parameters or optimizer state at step {self.step}, although "
           f"every loss and gradient was finite: the optimizer produced a non-finite "
           f"update (lr={self.exp.config.optim.lr:.3g}). Nothing from this step on is "
-          f"saved; the last good checkpoint is step {self.ckpt.latest_step()} in "
-          f"{self.ckpt.directory}. Try a lower config.optim.lr or set "
-          "config.optim.grad_clip_norm.")
+          f"saved; {self._nonfinite_hint()}")
     checkpointer.save(self.step, state, self.meta())
+
+  def _nonfinite_hint(self):
+    return (f"the last good checkpoint is step {self.ckpt.latest_step()} in "
+            f"{self.ckpt.directory}. Try a lower config.optim.lr or set "
+            "config.optim.grad_clip_norm.")
 
   def _log(self, pbar):
     if not self.window:
