@@ -62,31 +62,27 @@ def matmul_peak(sizes=((1024, 1024, 1024), (100, 784, 8000), (2048, 2048, 2048))
   return best
 
 
-def memory_bandwidth(n_bytes=200_000_000):
-  """GB/s of a streaming in-place update (each byte read once, written once)."""
-  f = jax.jit(lambda a: a * 1.0001, donate_argnums=0)
-  box = [jax.random.normal(jax.random.key(0), (n_bytes // 4,))]
+def _time_threaded(fn, carry, *args):
+  """Median seconds of `carry = fn(carry, *args)`, with `carry` donated by `fn`.
 
-  def advance():
-    box[0] = f(box[0])
-    return box[0]
-
-  return 2 * n_bytes / _time(advance) / 1e9
-
-
-def _threaded(fn, args, outs):
-  """Times `fn(*args, *outs)` whose outputs reuse the donated `outs` buffers.
-
-  Without this, every call allocates fresh output buffers, and the page
-  faults of a 25 MB allocation cost as much as a GEMM on this machine.
+  Threading the outputs back in lets XLA write in place. Without it, every
+  call allocates fresh output buffers, and the page faults of a 25-50 MB
+  allocation cost as much as a GEMM on this machine.
   """
-  box = [outs]
+  box = [carry]
 
   def advance():
-    box[0] = fn(*args, *box[0])
+    box[0] = fn(box[0], *args)
     return box[0]
 
   return _time(advance)
+
+
+def memory_bandwidth(n_bytes=200_000_000):
+  """GB/s of a streaming in-place update (each byte read once, written once)."""
+  f = jax.jit(lambda a: a * 1.0001, donate_argnums=0)
+  a = jax.random.normal(jax.random.key(0), (n_bytes // 4,))
+  return 2 * n_bytes / _time_threaded(f, a) / 1e9
 
 
 def train_step_speed(model, x, flops_fwd):
@@ -107,13 +103,7 @@ def train_step_speed(model, x, flops_fwd):
     u, s = opt.update(g, s, v)
     return optax.apply_updates(v, u), s, i + 1
 
-  box = [state]
-
-  def advance():  # threads the (donated) state through the timed calls
-    box[0] = step(box[0])
-    return box[0]
-
-  sec = _time(advance)
+  sec = _time_threaded(step, state)
   return {"steps_per_s": 1 / sec, "examples_per_s": x.shape[0] / sec,
           "gflops": 3 * flops_fwd / sec / 1e9}
 
@@ -131,16 +121,17 @@ def made_breakdown(model, x, hidden):
   xf, w1 = x.astype(jnp.float32), jax.random.normal(k[0], (d, hidden))
   w2, h = jax.random.normal(k[1], (hidden, d)), jax.random.normal(k[2], (b, hidden))
   delta = jax.random.normal(k[3], (b, d))
-  gemms = jax.jit(lambda x, w1, w2, h, dl, *outs: (x @ w1, h @ w2, dl @ w2.T, h.T @ dl, x.T @ h),
-                  donate_argnums=(5, 6, 7, 8, 9), keep_unused=True)
-  outs = jax.tree.map(jnp.zeros_like, gemms(xf, w1, w2, h, delta, *([jnp.zeros(())] * 5)))
+  gemms = jax.jit(lambda outs, x, w1, w2, h, dl: (x @ w1, h @ w2, dl @ w2.T, h.T @ dl, x.T @ h),
+                  donate_argnums=0, keep_unused=True)
+  operands = (xf, w1, w2, h, delta)
+  outs = jax.tree.map(jnp.zeros_like, jax.eval_shape(gemms, (), *operands))
   variables = model.init(jax.random.key(0), x)
-  grad = jax.jit(lambda v, prev: jax.grad(lambda v: -model.apply(
+  grad = jax.jit(lambda prev, v: jax.grad(lambda v: -model.apply(
       v, x, jax.random.key(1), method="train_log_prob").mean())(v),
-                 donate_argnums=1, keep_unused=True)
-  return {"gemms_ms": 1e3 * _threaded(gemms, (xf, w1, w2, h, delta), outs),
-          "grad_ms": 1e3 * _threaded(lambda v, prev: (grad(v, prev),), (variables,),
-                                     (jax.tree.map(jnp.zeros_like, variables),))}
+                 donate_argnums=0, keep_unused=True)
+  return {"gemms_ms": 1e3 * _time_threaded(gemms, outs, *operands),
+          "grad_ms": 1e3 * _time_threaded(grad, jax.tree.map(jnp.zeros_like, variables),
+                                          variables)}
 
 
 def mlp_flops(batch, sizes):
