@@ -22,7 +22,6 @@ import ar_jax
 from ar_jax import models
 from ar_jax import sampling
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 _TINY_SHAPES = {"vector": (5,), "image": (2, 3, 1), "sequence": (5,)}
 

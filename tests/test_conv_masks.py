@@ -1,13 +1,10 @@
 """Tests for the PixelCNN / Gated PixelCNN conv masks (ar_jax.conv_masks, re-exported
 by ar_jax.masks) and the conv checker, by unrolling masks into dense matrices."""
 
-import jax
 import numpy as np
 import pytest
 
 from ar_jax import masks as M
-
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 # ------------------------------------------------------------- conv masks

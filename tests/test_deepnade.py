@@ -19,8 +19,6 @@ from scipy import special
 from ar_jax import models
 from ar_jax.models import deepnade
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
-
 
 def _perturbed(model, seed=0, scale=0.7):
   """Random variables of the model's param shapes (no initializer compiled)."""

@@ -12,7 +12,6 @@ from scipy import special, stats
 
 from ar_jax import distributions as D
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 N_DRAWS = 200_000
 

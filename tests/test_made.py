@@ -8,8 +8,6 @@ import pytest
 from ar_jax import masks
 from ar_jax import models
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
-
 
 def _made(**hp):
   model = models.get("made", **{"input_shape": (6,), "hidden_sizes": (16, 16), **hp})

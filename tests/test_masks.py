@@ -3,13 +3,11 @@ reports the exact offending connection when it is not."""
 
 import re
 
-import jax
 import numpy as np
 import pytest
 
 from ar_jax import masks as M
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 ORDER_SPECS = [("natural", None), ("reversed", None), ("random", 0), ("random", 7)]
 

@@ -17,8 +17,6 @@ from ar_jax import sampling
 from ar_jax.models.nade import NADE
 from ar_jax.models.rnade import RNADE
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
-
 
 def _rand(seed, *shape):
   """Standard normal float32 draws from numpy: no PRNG kernels to compile."""

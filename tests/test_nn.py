@@ -9,8 +9,6 @@ import pytest
 from ar_jax import masks as M
 from ar_jax import nn as arnn
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
-
 
 def _init(layer, x, seed=0):
   # Jitted: one compile is much cheaper than op-by-op dispatch of the initializers.
