@@ -2,9 +2,11 @@
 
 `sample(model, variables, rng, num_samples)` draws x_{o(0)}, x_{o(1)}, ... in the
 model's generation order o. The naive path re-runs the full model at every step
-(O(D) forward passes); if the model defines `init_cache`/`cached_step` the
-cached path is used instead, and both consume the same per-step keys, so for
-the same `rng` they return the same samples (tested for every cached model).
+(O(D) forward passes); if the model implements the cache protocol of
+`ar_jax.models.base` (`supports_cache`, `init_cache`, `cached_step`) the cached
+path is used instead, also for ensembles of orderings. Both consume the same
+per-step keys, so for the same `rng` they return the same samples (tested for
+every cached model). The cache is the `lax.scan` carry, owned here.
 
 Completion / inpainting: pass `x_init` and a boolean `known` mask; dimensions
 where `known` is True are copied from `x_init` instead of sampled. Each sampled
@@ -20,30 +22,32 @@ import jax.numpy as jnp
 import numpy as np
 
 from ar_jax import masks
+from ar_jax.models import base
 
 
 def has_cache(model):
-  """True if the model class implements the cached-step protocol."""
-  return hasattr(type(model), "init_cache") and hasattr(type(model), "cached_step")
+  """True if the model's class implements the cache protocol (`supports_cache`).
+
+  Raises:
+    TypeError: if the declaration and the methods disagree (the flag is set but
+      a method is inherited from `ARModel`, or both methods are overridden but
+      the flag is not set).
+  """
+  cls = type(model)
+  overridden = [getattr(cls, m) is not getattr(base.ARModel, m)
+                for m in ("init_cache", "cached_step")]
+  if cls.supports_cache and not all(overridden):
+    raise TypeError(f"{cls.__name__} sets supports_cache = True but does not implement "
+                    f"both init_cache and cached_step")
+  if not cls.supports_cache and all(overridden):
+    raise TypeError(f"{cls.__name__} implements init_cache and cached_step but does not "
+                    f"declare it: set `supports_cache = True` on the class")
+  return bool(cls.supports_cache)
 
 
 def sample(model, variables, rng, num_samples, *, cond=None, temperature=1.0,
            x_init=None, known=None, use_cache=True):
-  """Draws `num_samples` samples, shape `[num_samples, *model.input_shape]`.
-
-  Args:
-    model: an `ARModel` (Flax module, unbound).
-    variables: its variables (`{"params": ...}`).
-    rng: a `jax.random` key; it is split once per dimension, never reused.
-    num_samples: number of samples N.
-    cond: optional conditioning input with leading axis N.
-    temperature: > 0; divides logits (discrete) or scales noise (continuous).
-    x_init, known: optional partial input `[N, *input_shape]` and boolean mask
-      (same shape, or `input_shape` to apply to every sample) of the dims to keep.
-    use_cache: use the model's cached step when it has one.
-  Returns:
-    int32 samples for discrete models, float32 for real-valued ones.
-  """
+  """Implementation of `ar_jax.sample`; the arguments are documented there."""
   if not isinstance(num_samples, int) or num_samples < 1:
     raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
   if isinstance(temperature, (int, float)) and temperature <= 0:
@@ -63,9 +67,24 @@ def sample(model, variables, rng, num_samples, *, cond=None, temperature=1.0,
       raise ValueError(
           f"x_init and known must have shape {shape} (known may also be "
           f"{tuple(model.input_shape)}), got {x_init.shape} and {known.shape}")
-  cached = bool(use_cache and has_cache(model) and model.num_orderings == 1)
+  _check_cond(cond, num_samples)
+  cached = bool(use_cache and has_cache(model))
   return _sample_jit(model, variables, rng, x_init, known, cond,
                      jnp.asarray(temperature, jnp.float32), cached)
+
+
+def _check_cond(cond, num_samples):
+  """Every leaf of `cond` (an array or a pytree of arrays) has leading axis N."""
+  if cond is None:
+    return
+  for path, leaf in jax.tree_util.tree_leaves_with_path(cond):
+    shape = tuple(jnp.shape(leaf))
+    if shape[:1] != (num_samples,):
+      where = jax.tree_util.keystr(path) if path else ""
+      raise ValueError(
+          f"cond{where} must have a leading axis of size num_samples = {num_samples} "
+          f"(one conditioning input per sample), got shape {shape}; repeat or "
+          f"broadcast it to [{num_samples}, ...]")
 
 
 @functools.partial(jax.jit, static_argnums=(0, 7))
@@ -123,21 +142,24 @@ def _naive_scan(model, variables, x_init, known, cond, temperature, step_keys,
 def _cached_scan(model, variables, x_init, known, cond, temperature, step_keys,
                  order, order_index):
   """Uses the model's incremental `cached_step`: one cheap step per dim."""
-  del order_index  # cached path is only used for single-ordering models
   n = x_init.shape[0]
   kwargs = {} if cond is None else {"cond": cond}
-  cache = model.apply(variables, n, method="init_cache", **kwargs)
+  order_index = jnp.asarray(0 if order_index is None else order_index, jnp.int32)
+  cache = model.apply(variables, n, method="init_cache", order_index=order_index, **kwargs)
 
   def body(carry, inp):
     cache, x_NxD, x_prev = carry
-    t, d, key = inp
-    params_NxP, cache = model.apply(variables, cache, t, x_prev, method="cached_step")
+    t, d, prev_d, key = inp
+    step = base.CacheStep(t=t, dim=d, prev_dim=prev_d, x_prev=x_prev, order_index=order_index)
+    params_NxP, cache = model.apply(variables, cache, step, method="cached_step", **kwargs)
     x_d = _draw(model, key, params_NxP, d, x_init, known, temperature)
     return (cache, x_NxD.at[:, d].set(x_d), x_d), None
 
   init = (cache, jnp.where(known, x_init, jnp.zeros_like(x_init)), x_init[:, 0] * 0)
-  ts = jnp.arange(order.shape[0])
-  (_, x, _), _ = jax.lax.scan(body, init, (ts, order, step_keys))
+  ts = jnp.arange(order.shape[0], dtype=jnp.int32)
+  # prev_dim at t = 0 is dim itself: a valid index the model gates with t > 0.
+  prev = jnp.concatenate([order[:1], order[:-1]])
+  (_, x, _), _ = jax.lax.scan(body, init, (ts, order, prev, step_keys))
   return x
 
 

@@ -16,13 +16,25 @@ It defines:
   Models with M > 1 orderings (MADE mask ensembles) also take a keyword
   `order_index` in `__call__` selecting one of them (may be a traced int).
 
-Optional, for fast generation (`ar_jax.sample` uses it when present):
-- `init_cache(batch_size, cond=None)` -> cache pytree, and
-- `cached_step(cache, t, x_prev)` -> `(params_BxP, cache)`: the parameters of
-  the dimension `orderings()[0, t]` given the cache and `x_prev`, the value
-  just generated for dimension `orderings()[0, t-1]` (ignored when t == 0).
-  It must reproduce `__call__` exactly; the conformance suite checks that the
-  cached sampler equals the naive one for the same key.
+Optional, for fast generation: the cache protocol (`ar_jax.sample` takes the
+cached path when the class sets `supports_cache = True`; the defaults below
+raise, and `ar_jax.sampling.has_cache(model)` is the public query). The cache is
+an explicit pytree owned by the caller (the sampler's `lax.scan` carry), never
+a mutable Flax collection:
+- `init_cache(batch_size, cond=None, order_index=0)` -> cache pytree for
+  generating under ordering `orderings()[order_index]` (a traced int32 when the
+  sampler runs an ensemble of orderings);
+- `cached_step(cache, step, cond=None)` -> `(params_BxP, cache)`: the params of
+  dimension `step.dim` given everything generated before it. `step` is a
+  `CacheStep` (position `t`, `dim`, `prev_dim`, `x_prev`, `order_index`), so
+  no model looks its ordering up again. `x_prev` [B] is the value just
+  generated for `prev_dim`; at t == 0 there is none (`x_prev` is zeros and
+  `prev_dim == dim`, a valid index): gate on `step.t > 0`.
+  It must reproduce `__call__(x, order_index=...)` exactly: the conformance
+  suite checks that the cached sampler equals the naive one for the same key.
+A model with several orderings either supports every `order_index` in its
+cache or has no cache. `cond` is passed to both methods only when given
+(like `__call__`); a conditional model may keep what it needs of it in the cache.
 
 `log_prob(x, cond=None)` -> `[B]` log-likelihood in nats, summed over dimensions,
 is provided here and may be overridden (e.g. MADE's exact mask ensemble, where
@@ -34,11 +46,31 @@ in order-agnostic MADE, dropout) override it and draw from `key`.
 """
 
 import math
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
+
+
+class CacheStep(NamedTuple):
+  """What the sampler tells `cached_step` at step t (a pytree; all traced).
+
+  Attributes:
+    t: int32 scalar, the position in the ordering, 0..D-1.
+    dim: int32 scalar, the flat index (row-major in `input_shape`) of the
+      dimension to produce: `orderings()[order_index, t]`.
+    prev_dim: int32 scalar, the flat index of the dimension generated at step
+      t - 1; equal to `dim` at t == 0 (so gathers need no clamp).
+    x_prev: [B] the value generated (or given, when completing) for `prev_dim`;
+      zeros at t == 0. int32 for discrete models, float32 otherwise.
+    order_index: int32 scalar, the ordering being generated under.
+  """
+  t: Any
+  dim: Any
+  prev_dim: Any
+  x_prev: Any
+  order_index: Any
 
 
 class ARModel(nn.Module):
@@ -51,6 +83,9 @@ class ARModel(nn.Module):
   # over the defaults; keep them tiny: the suite enumerates every input). The
   # suite also runs the first variant with num_classes=3 for discrete models.
   conformance_variants: ClassVar[tuple] = ({},)
+  # True when the class implements `init_cache` and `cached_step` (the cache
+  # protocol, see the module docstring); read it through `sampling.has_cache`.
+  supports_cache: ClassVar[bool] = False
 
   # ---- static helpers (usable on an unbound module) ----
   @property
@@ -110,3 +145,21 @@ class ARModel(nn.Module):
     del key
     return self.log_prob(x, cond=cond)
 
+
+  # ---- cache protocol (fast generation); see the module docstring ----
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    """Cache pytree for `batch_size` samples under ordering `order_index`."""
+    del batch_size, cond, order_index
+    raise NotImplementedError(self._no_cache_message("init_cache"))
+
+  def cached_step(self, cache, step, cond=None):
+    """`(params_BxP, cache)` for dimension `step.dim` (a `CacheStep`)."""
+    del cache, step, cond
+    raise NotImplementedError(self._no_cache_message("cached_step"))
+
+  def _no_cache_message(self, method):
+    return (f"{type(self).__name__} has no cached sampler ({method} is not implemented); "
+            f"ar_jax.sample uses the naive path for it (one full forward pass per "
+            f"dimension). To add one, set `supports_cache = True` on the class and "
+            f"implement init_cache(batch_size, cond=None, order_index=0) and "
+            f"cached_step(cache, step, cond=None) as ar_jax/models/base.py describes.")

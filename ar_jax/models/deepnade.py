@@ -260,20 +260,24 @@ class DeepNADE(base.ARModel):
     total = jnp.sum(jnp.where(observed_BxD, 0.0, lp_BxD), axis=-1)
     return total * (d / (d - d_B).astype(jnp.float32))
 
-  # ---- cached sampler: the first-layer pre-activation [B, H1] is the state ----
-  def init_cache(self, batch_size, cond=None):
+  # ---- cache protocol: the first-layer pre-activation [B, H1] is the state ----
+  # Every pool ordering is supported: the ensemble sampler runs each cached.
+  supports_cache: ClassVar[bool] = True
+
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    del order_index  # the state starts at bias_0 under every ordering
     self.check_unconditional(cond)
     return {"a": jnp.broadcast_to(self.bias_0[None], (batch_size, self.hidden_sizes[0]))}
 
-  def cached_step(self, cache, t, x_prev):
-    """Params [B, P] of dim order[t]; x_prev [B] is the value of dim order[t-1].
+  def cached_step(self, cache, step, cond=None):
+    """Params [B, P] of dim `step.dim`, after observing `step.x_prev`.
 
     One head pass per step (D per sample, not the naive sampler's D^2); the
     same ops as the scan in `__call__`, so it matches it bit for bit.
     """
+    self.check_unconditional(cond)
     w = self._weights()
-    order = jnp.asarray(self.orderings()[0], jnp.int32)
-    prev, d = order[jnp.maximum(t - 1, 0)], order[t]
-    a = jnp.where(t > 0, _advance(cache["a"], self._step_features(x_prev), w["wx"][prev],
-                                  w["wm"][prev]), cache["a"])
+    prev, d = step.prev_dim, step.dim
+    a = jnp.where(step.t > 0, _advance(cache["a"], self._step_features(step.x_prev),
+                                       w["wx"][prev], w["wm"][prev]), cache["a"])
     return _head(a, w["hidden"], w["wo"][d], w["bo"][d]), {"a": a}

@@ -193,22 +193,25 @@ class TiedNADEBase(base.ARModel):
     out_BxDxP = take(out_DxBxP.transpose(1, 0, 2), np.argsort(order), axis=1)
     return out_BxDxP.reshape((n,) + self.input_shape + (out_BxDxP.shape[-1],))
 
-  # ---- cached sampler: the running pre-activation a [B, H] is the whole state ----
-  def init_cache(self, batch_size, cond=None):
+  # ---- cache protocol: the running pre-activation a [B, H] is the whole state ----
+  supports_cache: ClassVar[bool] = True
+
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    del order_index  # one ordering
     self.check_unconditional(cond)
     return {"a": jnp.broadcast_to(self.c[None], (batch_size, self.hidden_size))}
 
-  def cached_step(self, cache, t, x_prev):
-    """Params [B, P] of dim order[t]; x_prev [B] is the value of dim order[t-1].
+  def cached_step(self, cache, step, cond=None):
+    """Params [B, P] of dim `step.dim`, after absorbing `step.x_prev` into a.
 
     One O(H (F + P)) update per step, so sampling costs O(D H) per example
     instead of the naive sampler's O(D^2 H). It repeats the scan's ops in the
     same order, so it matches `__call__` bit for bit (tested).
     """
-    order = jnp.asarray(self.orderings()[0], jnp.int32)
-    w_FxH = self._W_DxFxH()[order[jnp.maximum(t - 1, 0)]]
-    a_BxH = cache["a"] + jnp.where(t > 0, self._step_features(x_prev) @ w_FxH, 0.0)
-    d = order[t]
+    self.check_unconditional(cond)
+    w_FxH = self._W_DxFxH()[step.prev_dim]
+    a_BxH = cache["a"] + jnp.where(step.t > 0, self._step_features(step.x_prev) @ w_FxH, 0.0)
+    d = step.dim
     rho = self._rho()
     h_BxH = _act(self._activation(), a_BxH if rho is None else rho[d] * a_BxH)
     return h_BxH @ self.V[d] + self.b[d][None], {"a": a_BxH}
