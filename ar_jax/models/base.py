@@ -22,8 +22,8 @@ raise, and `ar_jax.sampling.has_cache(model)` is the public query). The cache is
 an explicit pytree owned by the caller (the sampler's `lax.scan` carry), never
 a mutable Flax collection:
 - `init_cache(batch_size, cond=None, order_index=0)` -> cache pytree for
-  generating under ordering `orderings()[order_index]` (a traced int32 when the
-  sampler runs an ensemble of orderings);
+  generating under ordering `orderings()[order_index]` (the sampler always
+  passes `order_index`, an int32 array, traced when it runs an ensemble);
 - `cached_step(cache, step, cond=None)` -> `(params_BxP, cache)`: the params of
   dimension `step.dim` given everything generated before it. `step` is a
   `CacheStep` (position `t`, `dim`, `prev_dim`, `x_prev`, `order_index`), so
