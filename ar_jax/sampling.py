@@ -155,7 +155,7 @@ def _cached_scan(model, variables, x_init, known, cond, temperature, step_keys,
     x_d = _draw(model, key, params_NxP, d, x_init, known, temperature)
     return (cache, x_NxD.at[:, d].set(x_d), x_d), None
 
-  init = (cache, jnp.where(known, x_init, jnp.zeros_like(x_init)), x_init[:, 0] * 0)
+  init = (cache, jnp.where(known, x_init, jnp.zeros_like(x_init)), jnp.zeros_like(x_init[:, 0]))
   ts = jnp.arange(order.shape[0], dtype=jnp.int32)
   # prev_dim at t = 0 is dim itself: a valid index the model gates with t > 0.
   prev = jnp.concatenate([order[:1], order[:-1]])

@@ -438,9 +438,10 @@ def _pixel_ref_log_prob(params, x, k, c, num_classes, min_log_scale=-7.0):
 def _pixel_params(dist, seed, n, spread=1.0):
   rng = np.random.default_rng(seed)
   k, c = dist.num_mixtures, dist.num_channels
+  num_coeffs = dist.num_params - k - 2 * c * k
   return np.concatenate([
       2 * rng.standard_normal((n, k)), spread * rng.uniform(-1.5, 1.5, (n, c * k)),
-      rng.uniform(-5, 1, (n, c * k)), 2 * rng.standard_normal((n, dist.num_params - k - 2 * c * k))],
+      rng.uniform(-5, 1, (n, c * k)), 2 * rng.standard_normal((n, num_coeffs))],
       axis=-1).astype(np.float32)
 
 
