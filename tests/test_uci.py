@@ -207,6 +207,8 @@ def test_missing_dataset_names_the_prepare_command(tmp_path):
     uci.load_folds("ionosphere", data_dir=str(tmp_path))
   with pytest.raises(KeyError, match="known: \\['boston', 'ionosphere'\\]"):
     uci.load_folds("wine", data_dir=str(tmp_path))
+  with pytest.raises(ValueError, match="unknown split 'fold10_test'"):
+    uci.load_split("boston", "fold10_test", data_dir=str(tmp_path))
 
 
 # --- prepare() end to end on a fake .deb (no network).
@@ -260,6 +262,9 @@ def test_prepare_then_load_offline(tmp_path, monkeypatch):
   splits = uci.load_folds("toy", data_dir=str(tmp_path))
   for name, values in uci.make_folds(x).items():
     np.testing.assert_array_equal(splits[name], values)
+  np.testing.assert_array_equal(
+      uci.load_split("toy", "fold2_validation", data_dir=str(tmp_path)),
+      splits["fold2_validation"])
 
   # A cache that is not the pinned data is refused, with the fix.
   np.savez(tmp_path / "uci" / "toy.npz", x=x + 1, columns=np.array(["a", "b"]))

@@ -98,13 +98,9 @@ class UciSpec:
   @property
   def splits(self):
     """Split name -> number of rows (same sizes as `load_folds` returns)."""
-    sizes = {}
-    for k in range(NUM_FOLDS):
-      parts = _fold_parts(k)
-      part_size = _part_sizes(self.num_examples)
-      sizes[f"fold{k}_train"] = sum(part_size[p] for p in parts["train"])
-      sizes[f"fold{k}_validation"] = sum(part_size[p] for p in parts["validation"])
-      sizes[f"fold{k}_test"] = sum(part_size[p] for p in parts["test"])
+    part_size = _part_sizes(self.num_examples)
+    sizes = {f"fold{k}_{kind}": sum(part_size[p] for p in parts)
+             for k in range(NUM_FOLDS) for kind, parts in _fold_parts(k).items()}
     for kind in SPLIT_KINDS:
       sizes[kind] = sizes[f"fold0_{kind}"]
     return sizes
@@ -362,3 +358,12 @@ def load_folds(name, data_dir=None):
         f"{path} does not hold the pinned {name} data; delete it and run "
         f"`{specs.PREPARE_COMMAND} {name}` again.")
   return make_folds(x_NxD)
+
+
+def load_split(name, split, data_dir=None):
+  """One split of `load_folds` (e.g. "fold3_test" or "train"), float32 [rows, D]."""
+  if split not in split_names():
+    raise ValueError(f"unknown split {split!r} for {name!r}; expected fold{{k}}_"
+                     f"{{train|validation|test}} with k in 0..{NUM_FOLDS - 1}, or "
+                     f"train/validation/test (= fold 0)")
+  return load_folds(name, data_dir)[split]
