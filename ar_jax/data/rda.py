@@ -109,13 +109,16 @@ class _Reader:
     self._pos = end
     return out
 
-  def int(self):
+  def skip(self, n):
+    self._take(n)
+
+  def int32(self):
     return struct.unpack(">i", self._take(4))[0]
 
   def _length(self):
-    n = self.int()
+    n = self.int32()
     if n == -1:  # long vector: two more words, upper then lower 32 bits
-      upper, lower = self.int(), self.int()
+      upper, lower = self.int32(), self.int32()
       n = (upper << 32) + (lower & 0xFFFFFFFF)
     if n < 0:
       raise RDataError(f"negative vector length {n}")
@@ -126,7 +129,7 @@ class _Reader:
     return np.frombuffer(self._take(n * itemsize), dtype).copy()
 
   def _charsxp(self, flags):
-    n = self.int()
+    n = self.int32()
     if n == -1:
       return None  # NA_character_
     raw = self._take(n)
@@ -150,7 +153,7 @@ class _Reader:
           attributes = attr_here
       tag = self.item().value if flags & _HAS_TAG else None
       items.append((tag, self.item()))
-      flags = self.int()
+      flags = self.int32()
       if (flags & 0xFF) not in _PAIRLISTS:
         self._pos -= 4  # the CDR is not another cell: read it as an item
         tail = self.item()
@@ -181,12 +184,12 @@ class _Reader:
 
   def item(self):
     """Reads one item (and, recursively, everything it contains)."""
-    flags = self.int()
+    flags = self.int32()
     sexptype = flags & 0xFF
     if sexptype in _SINGLETONS:
       return RObject(sexptype, _SINGLETONS[sexptype])
     if sexptype == REFSXP:
-      index = flags >> 8 or self.int()
+      index = flags >> 8 or self.int32()
       if not 1 <= index <= len(self._refs):
         raise RDataError(f"reference {index} out of range ({len(self._refs)} known)")
       return self._refs[index - 1]
@@ -205,7 +208,7 @@ class _Reader:
     elif sexptype == REALSXP:
       value = self._array(">f8", 8).astype(np.float64)
     elif sexptype == STRSXP:
-      value = [self._charsxp(self.int()) for _ in range(self._length())]
+      value = [self._charsxp(self.int32()) for _ in range(self._length())]
     elif sexptype in (VECSXP, EXPRSXP):
       value = [self.item() for _ in range(self._length())]
     else:
@@ -236,10 +239,10 @@ def read_stream(blob):
     raise RDataError(f"serialization format {data[5:7]!r} is not supported: "
                      "only XDR ('X'), R's default for save()")
   reader = _Reader(data, 7)
-  version = reader.int()
-  reader.int(), reader.int()  # writer's R version, minimal reader version
+  version = reader.int32()
+  reader.int32(), reader.int32()  # writer's R version, minimal reader version
   if version == 3:
-    reader._take(reader.int())  # native encoding name  # pylint: disable=protected-access
+    reader.skip(reader.int32())  # the writer's native encoding name
   elif version != 2:
     raise RDataError(f"serialization version {version} (expected 2 or 3)")
   top = reader.item()

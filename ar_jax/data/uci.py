@@ -178,8 +178,9 @@ def _apt_download(tmp):
 
 def fetch_mlbench_deb(downloads_dir, *, allow_fetch=True):
   """Verified path of the r-cran-mlbench .deb; a bad copy is fetched again."""
-  return sources._fetch(MLBENCH_DEB, downloads_dir, _apt_download,  # pylint: disable=protected-access
-                        allow_fetch)
+  # sources._fetch: verify a kept copy, re-fetch a bad one, as for the images.
+  fetch = sources._fetch  # pylint: disable=protected-access
+  return fetch(MLBENCH_DEB, downloads_dir, _apt_download, allow_fetch)
 
 
 def read_members(deb_path, archive=None):
