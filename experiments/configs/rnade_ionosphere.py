@@ -1,8 +1,15 @@
 r"""RNADE-MoG on UCI Ionosphere, fold 0 of 10 (Uria, Murray & Larochelle 2013).
 
 Paper row (Table 1 of the NIPS 2013 paper, test log-likelihood per example in
-nats, higher is better, averaged over 10 folds): see experiments/PAPER_NUMBERS.md
-section "RNADE on UCI (wp-uci)" for the values and what could be confirmed.
+nats, higher is better, mean over 10 folds): RNADE-MoG -2.50, RNADE-MoL -5.87,
+MFA -17.55, full-covariance Gaussian -41.24; all UNCONFIRMED (recalled; see
+experiments/PAPER_NUMBERS.md section 7). Our own full-covariance Gaussian on
+these folds gives -41.82 +- 1.21, which supports the preprocessing.
+Expect about -20 with this config: a standalone Adam loop with these
+hyper-parameters (not the trainer) gave -19.67 +- 1.23 over the 10 folds
+(fold 0: -16.46). RNADE overfits Ionosphere fast (280 train rows; 28% of its
+values are exactly -1, 0 or 1, which narrow components memorize), so the
+best validation step is early and the paper's -2.50 is not reached.
 Data: `ar_jax.data.uci` ("ionosphere": 32 continuous attributes, 351 rows,
 folds 80/10/10, standardized with each fold's train statistics).
 
@@ -12,10 +19,11 @@ folds 80/10/10, standardized with each fold's train statistics).
   python experiments/reproduce_uci.py ionosphere   # all 10 folds, mean +- s.e.
 
 Setup: the paper chose hidden units, components and the learning rate on the
-validation part of each fold and trained with SGD (minibatches, early
-stopping on validation likelihood); those details are UNCONFIRMED here (the
+validation part of each fold and trained with minibatch SGD and early
+stopping on validation likelihood; those details are UNCONFIRMED here (the
 PDF could not be read). This config uses 50 sigmoid hidden units, 10
-Gaussian components and Adam with early stopping on the validation split.
+Gaussian components, Adam with coupled L2 0.1 (better fold-0 validation
+likelihood than 0, 0.01, 0.3 and 1.0) and early stopping on validation.
 `:cpu` is a shorter budget for a smoke run.
 
 Assumptions about the config schema (being generalized in issue 8): data
@@ -51,6 +59,7 @@ def uci_rnade_config(arg, *, name, num_dims, num_train):
   c.optim.name = "adam"
   c.optim.lr = 1e-3
   c.optim.schedule = "constant"
+  c.optim.l2 = 0.1 if name == "ionosphere" else 0.0  # picked on fold-0 validation
 
   steps_per_epoch = max(1, num_train // 100)
   c.train.batch_size = 100
