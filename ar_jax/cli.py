@@ -2,6 +2,7 @@ r"""The `ar-jax` console script: train, sample, eval, prepare.
 
   ar-jax train   --config=experiments/configs/made_mnist.py:cpu --workdir=runs/made
   ar-jax sample  --workdir=runs/made [--which=best|latest] [--num_samples=64] [--out=x.png]
+                 (a class-conditional run draws one row per class)
   ar-jax eval    --workdir=runs/made [--which=best|latest] [--split=test]
   ar-jax prepare binarized_mnist [--data_dir=...]
 
@@ -84,12 +85,12 @@ def _setup():
 
 def _sample(argv):
   del argv
-  from ar_jax import experiment, reporting  # pylint: disable=import-outside-toplevel
+  from ar_jax import evaluation, reporting  # pylint: disable=import-outside-toplevel
   exp = _setup()
   with jax.set_mesh(exp.mesh):
     state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
     key = jax.random.key(FLAGS.sample_seed)
-    grid = experiment.sample_grid(exp, state.eval_params(), key, FLAGS.num_samples,
+    grid = evaluation.sample_grid(exp, state.eval_params(), key, FLAGS.num_samples,
                                   temperature=FLAGS.temperature)
   out = FLAGS.out or os.path.join(FLAGS.workdir, f"samples_{kind}_{step}.png")
   reporting.save_png(out, grid)
@@ -99,11 +100,11 @@ def _sample(argv):
 
 def _eval(argv):
   del argv
-  from ar_jax import experiment, reporting  # pylint: disable=import-outside-toplevel
+  from ar_jax import evaluation, reporting  # pylint: disable=import-outside-toplevel
   exp = _setup()
   with jax.set_mesh(exp.mesh):
     state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
-    res = experiment.evaluate(exp, state.eval_params(), FLAGS.split)
+    res = evaluation.evaluate(exp, state.eval_params(), FLAGS.split)
   res.update(split=FLAGS.split, checkpoint=kind, step=step)
   out = FLAGS.out or os.path.join(FLAGS.workdir, f"eval_{FLAGS.split}_{kind}.json")
   reporting.write_json(out, res)

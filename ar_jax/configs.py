@@ -23,10 +23,19 @@ def default_config():
   c.seed = 0  # Root of every RNG stream (init, train steps, sampling, data order).
 
   c.data = ml_collections.ConfigDict()
-  c.data.name = "binarized_mnist"  # A key of ar_jax.data.DATASETS, or "synthetic".
+  # A key of ar_jax.data.DATASETS, a standard TFDS name prepared in the data
+  # dir (e.g. "cifar10"), or "synthetic" / "synthetic_real" / "synthetic_tokens".
+  c.data.name = "binarized_mnist"
   # fixed: stored binary data as is; dynamic: Bernoulli(k/256) per step from
-  # 8-bit data; threshold: k >= 128; none: raw pixel values as classes.
+  # 8-bit data; threshold: k >= 128; none: the stored values as they are
+  # (8-bit pixels as 256 classes, tokens, real values).
   c.data.binarization = "fixed"
+  # The dataset feature passed to the model as `cond` (e.g. "label" for a
+  # class-conditional model); None: unconditional.
+  c.data.cond_feature = config_dict.placeholder(str)
+  # Window length T for stream datasets (token sequences): the model sees
+  # [B, T]; 0 for datasets of examples.
+  c.data.seq_len = 0
   c.data.data_dir = config_dict.placeholder(str)  # None: ar_jax.data's default.
   c.data.train_split = "train"
   c.data.eval_split = "validation"  # Early stopping and best checkpoint.
@@ -35,7 +44,8 @@ def default_config():
   # global batch (the data order is independent of the process count);
   # split: each process loads only its 1/P shard (less memory, order depends on P).
   c.data.process_sharding = "batch"
-  # Only read when data.name == "synthetic" (tests, benchmarks).
+  # Only read for the synthetic datasets (tests, benchmarks); see
+  # ar_jax/data/synthetic.py. Sizes are examples (positions for tokens).
   c.data.synthetic = ml_collections.ConfigDict(dict(
       shape=(28, 28, 1), num_classes=2,
       num_train=1000, num_validation=200, num_test=200))
@@ -43,7 +53,8 @@ def default_config():
   c.model = ml_collections.ConfigDict()
   c.model.name = "made"  # A key of the ar_jax.models registry.
   # Passed as ar_jax.models.get(name, **hparams); unknown names fail there.
-  # input_shape defaults to the dataset's shape, num_classes to the data's.
+  # input_shape defaults to the dataset's shape, num_classes to the data's, and
+  # cond_classes / cond_size (when the model declares them) to the cond feature's.
   c.model.hparams = ml_collections.ConfigDict()
 
   c.optim = ml_collections.ConfigDict()
@@ -100,6 +111,8 @@ def validate(c):
   """Checks values a type cannot; each error names the key and what was expected."""
   _require(c.data.binarization in BINARIZATIONS, "data.binarization",
            c.data.binarization, f"one of {BINARIZATIONS}")
+  _require(c.data.seq_len >= 0, "data.seq_len", c.data.seq_len,
+           ">= 0 (0 for datasets of examples)")
   _require(c.data.process_sharding in PROCESS_SHARDINGS, "data.process_sharding",
            c.data.process_sharding, f"one of {PROCESS_SHARDINGS}")
   _require(c.optim.name in OPTIMIZERS, "optim.name", c.optim.name, f"one of {OPTIMIZERS}")

@@ -1,52 +1,71 @@
 """Everything built from a config before the loop: shared by train, eval and sample.
 
-`build(config)` validates the config, then makes the mesh, model, optimizer,
-abstract state and jitted steps, without touching any data or checkpoint.
+`build(config)` reads the config in one direction, without touching any data
+or checkpoint:
+
+  config.data  -> data.pipeline.data_info   (what the model sees)
+  config.model -> models.from_config        (defaults from the data)
+  config.optim -> optim.make_optimizer
+               -> train_state.abstract_state (init from a dummy of the data's dtype)
+               -> steps.jit_train_steps, evaluation.jit_eval_step
+
 Each RNG stream is `fold_in(key(config.seed), stream_id)`, so adding a stream
 never changes the others.
 """
 
 import dataclasses
+import math
 import os
-from typing import Any
+from typing import Callable
 
 import jax
-import numpy as np
+import ml_collections
+import optax
 
 from ar_jax import configs
-from ar_jax import input_pipeline
+from ar_jax import evaluation
+from ar_jax import models
 from ar_jax import optim
-from ar_jax import sampling
 from ar_jax import sharding as sharding_lib
 from ar_jax import steps
 from ar_jax import train_state
+from ar_jax.data import pipeline
+from ar_jax.models import from_config
 
 _STREAMS = {"init": 0, "sample": 1, "eval": 2}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Experiment:
-  config: Any
-  info: input_pipeline.DataInfo
-  model: Any
-  mesh: Any
-  tx: Any
-  schedule: Any
-  abstract: Any  # TrainState of ShapeDtypeStructs with (replicated) shardings.
-  train_fn: Any  # Jitted steps.train_steps.
-  eval_fn: Any  # Jitted steps.eval_step.
+  """A built experiment: the config and everything derived from it."""
+  config: ml_collections.ConfigDict
+  data: pipeline.DataInfo
+  model: models.ARModel
+  mesh: jax.sharding.Mesh
+  tx: optax.GradientTransformation
+  schedule: optax.Schedule
+  abstract: train_state.TrainState  # Of ShapeDtypeStructs with (replicated) shardings.
+  dummy: tuple  # (x, cond) one-example batch the state is initialized from.
+  train_fn: Callable  # Jitted steps.train_steps: (state, {x, cond}[K, B]) -> (state, metrics).
+  eval_fn: Callable  # Jitted evaluation.eval_step.
 
   @property
   def num_dims(self):
-    return int(np.prod(self.model.input_shape))
+    """Dimensions of one model input (example or window)."""
+    return math.prod(self.model.input_shape)
+
+  @property
+  def dims_per_unit(self):
+    """Dimensions per scored unit: an example, or one position of a stream."""
+    return self.num_dims // self.data.shape[0] if self.data.is_stream else self.num_dims
 
   def key(self, stream):
     return jax.random.fold_in(jax.random.key(self.config.seed), _STREAMS[stream])
 
   def batches(self, split, *, train):
-    """Train- or EvalBatches for `split`, for this process."""
+    """Train or eval batches of `split`, for this process."""
     size = self.config.train.batch_size if train else self.config.eval.batch_size
-    return input_pipeline.make_batches(
+    return pipeline.make_batches(
         self.config.data, split, batch_size=size, seed=self.config.seed,
         sharding=sharding_lib.batch_sharding(self.mesh), train=train)
 
@@ -57,49 +76,31 @@ def build(config):
   mesh = sharding_lib.make_mesh()
   sharding_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
   sharding_lib.check_batch_size(config.eval.batch_size, mesh, "eval.batch_size")
-  info = input_pipeline.data_info(config.data)
-  model = train_state.make_model(config, info)
+  data = pipeline.data_info(config.data)
+  model = from_config.from_config(config.model, data)
+  if data.is_stream and model.num_orderings != 1:
+    raise ValueError(
+        f"config.model: {config.model.name!r} with {model.num_orderings} orderings "
+        f"cannot score stream positions one by one (data.name={config.data.name!r}); "
+        "use a single-ordering model")
   tx, schedule = optim.make_optimizer(config.optim, optim.num_updates(config))
   ema = config.optim.ema_decay > 0
-  abstract = train_state.abstract_state(model, tx, ema)
+  cond = data.cond
+  dummy = train_state.dummy_inputs(
+      model, data.dtype, None if cond is None else cond.shape,
+      None if cond is None else ("int32" if cond.is_discrete else "float32"))
+  abstract = train_state.abstract_state(model, tx, ema, dummy)
   state_sharding = train_state.state_sharding(abstract, mesh)
   return Experiment(
-      config=config, info=info, model=model, mesh=mesh, tx=tx, schedule=schedule,
-      abstract=train_state.abstract_with_sharding(abstract, mesh),
+      config=config, data=data, model=model, mesh=mesh, tx=tx, schedule=schedule,
+      abstract=train_state.abstract_with_sharding(abstract, mesh), dummy=dummy,
       train_fn=steps.jit_train_steps(config, model, tx, schedule, state_sharding, mesh),
-      eval_fn=steps.jit_eval_step(config, model, mesh))
+      eval_fn=evaluation.jit_eval_step(config, model, mesh))
 
 
 def init_state(exp):
   return train_state.init_state(exp.model, exp.tx, exp.config.optim.ema_decay > 0,
-                                exp.key("init"), exp.mesh)
-
-
-def evaluate(exp, params, split, batches=None):
-  """NLL (nats/example) and bits/dim of `params` over the whole `split`.
-
-  `batches`: the split's EvalBatches if already loaded (the train loop keeps
-  the validation split in memory instead of reloading it every eval).
-  """
-  if batches is None:
-    batches = exp.batches(split, train=False)
-  key = jax.random.fold_in(exp.key("eval"), _split_id(split))
-  return steps.evaluate(exp.eval_fn, params, batches, key, exp.mesh, exp.num_dims)
-
-
-def _split_id(split):
-  return int.from_bytes(split.encode()[:4].ljust(4, b"\0"), "little") & 0x7FFFFFFF
-
-
-def sample_grid(exp, params, key, num_samples, temperature=1.0):
-  """Draws samples (all processes take part) and lays them out as a uint8 image."""
-  key = jax.device_put(key, sharding_lib.replicated(exp.mesh))
-  x = sampling.sample(exp.model, {"params": params}, key, num_samples,
-                      temperature=temperature)
-  x = sharding_lib.to_host(x)
-  from ar_jax import reporting  # pylint: disable=import-outside-toplevel
-  shape = reporting.image_shape(exp.model.input_shape, exp.info.shape)
-  return reporting.image_grid(x, shape, exp.info.num_classes)
+                                exp.key("init"), exp.mesh, exp.dummy)
 
 
 def checkpoint_dirs(workdir):

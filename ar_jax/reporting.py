@@ -81,13 +81,22 @@ def image_shape(model_shape, data_shape):
   return (1, math.prod(model_shape), 1)  # Vector data: one row of pixels.
 
 
-def image_grid(samples, shape_HxWxC, num_classes, pad=1):
-  """uint8 grid image `[rows*(H+pad)+pad, cols*(W+pad)+pad, C]` of N samples."""
+def image_grid(samples, shape_HxWxC, num_classes, pad=1, cols=None):
+  """uint8 grid image `[rows*(H+pad)+pad, cols*(W+pad)+pad, C]` of N samples.
+
+  Discrete values 0..num_classes-1 map to 0..255; real values (`num_classes`
+  None) are scaled from the grid's min..max. `cols` defaults to a square grid.
+  """
   n = samples.shape[0]
   h, w, c = shape_HxWxC
   x = np.asarray(samples, np.float64).reshape(n, h, w, c)
-  x = np.clip(x * (255.0 / (num_classes - 1)), 0, 255).astype(np.uint8)
-  cols = math.ceil(math.sqrt(n))
+  if num_classes is None:
+    lo, hi = (np.nanmin(x), np.nanmax(x)) if x.size else (0.0, 1.0)
+    x = (x - lo) * (255.0 / max(hi - lo, 1e-12))
+  else:
+    x = x * (255.0 / (num_classes - 1))
+  x = np.clip(x, 0, 255).astype(np.uint8)
+  cols = cols or math.ceil(math.sqrt(n))
   rows = math.ceil(n / cols)
   grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 128, np.uint8)
   for i in range(n):

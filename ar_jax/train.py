@@ -19,6 +19,7 @@ import numpy as np
 import tqdm
 
 from ar_jax import checkpoint
+from ar_jax import evaluation
 from ar_jax import experiment
 from ar_jax import reporting
 from ar_jax import sharding as sharding_lib
@@ -154,7 +155,8 @@ class _Loop:
     while self.step < cfg.train.num_steps and not self.stopped_early:
       k = min(cfg.train.steps_per_dispatch, self._next_boundary(self.step))
       local = self.train_data.local_batches(self.step, k)
-      batch = sharding_lib.to_global(local, bat, (k, b) + local.shape[2:])
+      batch = {name: sharding_lib.to_global(v, bat, (k, b) + v.shape[2:])
+               for name, v in local.items()}
       state, metrics = self.exp.train_fn(state, batch)
       if pending is not None:
         self._consume(*pending)  # Overlaps the host check with the new dispatch.
@@ -239,7 +241,7 @@ class _Loop:
     cfg = self.exp.config
     self.last_eval_step = self.step
     params = state.eval_params()
-    res = experiment.evaluate(self.exp, params, cfg.data.eval_split, self.eval_data)
+    res = evaluation.evaluate(self.exp, params, cfg.data.eval_split, self.eval_data)
     improved = self.es.update(res["nll"], self.step)
     self.stopped_early = self.es.should_stop
     self.writer.write(self.step, cfg.data.eval_split, dict(
@@ -255,7 +257,8 @@ class _Loop:
                    self.es.patience, self.es.best_nll, self.es.best_step)
     if cfg.eval.num_samples:
       key = jax.random.fold_in(self.exp.key("sample"), self.step)
-      grid = experiment.sample_grid(self.exp, params, key, cfg.eval.num_samples)
+      grid = evaluation.sample_grid(self.exp, params, key, cfg.eval.num_samples,
+                                    arrays=self.eval_data.arrays)
       reporting.save_png(os.path.join(self.workdir, "samples.png"), grid)
 
 
@@ -273,11 +276,12 @@ def _final_test(exp, workdir, state, best, es, loop, t_start):
     best_state, _, best_step = best.restore(exp.abstract)
     params, source = best_state.eval_params(), f"best@{best_step}"
   source += " (ema)" if state.ema_params is not None else ""
-  res = experiment.evaluate(exp, params, cfg.data.test_split)
+  res = evaluation.evaluate(exp, params, cfg.data.test_split)
   loop.writer.write(loop.step, cfg.data.test_split, dict(nll=res["nll"], bpd=res["bpd"]))
   devices = jax.devices()
   results = dict(
       test_nll=res["nll"], test_bpd=res["bpd"], test_examples=res["num_examples"],
+      **({"test_tokens": res["num_tokens"]} if "num_tokens" in res else {}),
       test_params=source, best_validation_nll=es.best_nll, best_step=es.best_step,
       steps=loop.step, epochs=loop.step / loop.train_data.steps_per_epoch,
       stopped_early=loop.stopped_early, resumed_from_step=loop.resumed_from,

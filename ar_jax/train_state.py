@@ -1,4 +1,4 @@
-"""The train state pytree, model construction from config, and sharded init."""
+"""The train state pytree and its sharded initialization (nothing else)."""
 
 import functools
 from typing import Any
@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ar_jax import models
 from ar_jax import sharding as sharding_lib
 
 
@@ -26,36 +25,25 @@ class TrainState:
     return self.params if self.ema_params is None else self.ema_params
 
 
-def make_model(config, info):
-  """`models.get(config.model.name, **hparams)` with data-derived defaults.
+def dummy_inputs(model, x_dtype, cond_shape=None, cond_dtype=None):
+  """A one-example batch `(x, cond)` to init `model` with (cond None if unconditional).
 
-  `input_shape` defaults to the stored example shape and `num_classes` to the
-  number of values after binarization; giving a conflicting `num_classes`
-  fails here, and an unknown hparam fails in `models.get` naming it.
+  `x_dtype` is the data's model-side dtype: int32 for discrete data, float32
+  for real-valued (a real-valued model rejects integer input).
   """
-  from ar_jax import input_pipeline  # pylint: disable=import-outside-toplevel
-  hparams = config.model.hparams.to_dict()
-  hparams.setdefault("input_shape", info.shape)
-  input_pipeline.check_model_shape(info.shape, hparams["input_shape"])
-  if hparams.setdefault("num_classes", info.num_classes) != info.num_classes:
-    raise ValueError(
-        f"config.model.hparams.num_classes={hparams['num_classes']} but the data "
-        f"(data.name={config.data.name!r}, data.binarization="
-        f"{config.data.binarization!r}) has {info.num_classes} values per "
-        "dimension; expected them to match (or leave num_classes unset)")
-  try:
-    return models.get(config.model.name, **hparams)
-  except KeyError as e:
-    raise ValueError(f"config.model.name={config.model.name!r}: {e.args[0]}") from None
-  except TypeError as e:
-    raise ValueError(f"config.model.hparams: {e}") from None
+  x = np.zeros((1,) + tuple(model.input_shape), x_dtype)
+  cond = None if cond_shape is None else np.zeros((1,) + tuple(cond_shape), cond_dtype)
+  return x, cond
 
 
-def _init(model, tx, ema, key_data, dummy_x):
+def _init(model, tx, ema, key_data, dummy_x, dummy_cond):
   # Key data (uint32 numpy) in, not a key array: numpy inputs are valid jit
   # arguments on every process of a multi-host run.
   init_key, rng_key = jax.random.split(jax.random.wrap_key_data(key_data))
-  variables = model.init(init_key, dummy_x)
+  if dummy_cond is None:
+    variables = model.init(init_key, dummy_x)
+  else:
+    variables = model.init(init_key, dummy_x, cond=dummy_cond)
   if set(variables) != {"params"}:
     raise ValueError(f"{type(model).__name__}: expected only a 'params' collection, "
                      f"got {sorted(variables)}")
@@ -66,10 +54,10 @@ def _init(model, tx, ema, key_data, dummy_x):
       rng=jax.random.key_data(rng_key))
 
 
-def abstract_state(model, tx, ema):
+def abstract_state(model, tx, ema, dummy):
   """Shapes and dtypes of the state, no FLOPs (`jax.eval_shape`)."""
   return jax.eval_shape(functools.partial(_init, model, tx, ema),
-                        _key_data(jax.random.key(0)), _dummy(model))
+                        _key_data(jax.random.key(0)), *dummy)
 
 
 def state_sharding(abstract, mesh):
@@ -77,20 +65,16 @@ def state_sharding(abstract, mesh):
   return jax.tree.map(lambda _: sharding_lib.replicated(mesh), abstract)
 
 
-def init_state(model, tx, ema, key, mesh):
+def init_state(model, tx, ema, key, mesh, dummy):
   """Initializes the state directly into its (replicated) sharding."""
-  abstract = abstract_state(model, tx, ema)
+  abstract = abstract_state(model, tx, ema, dummy)
   init = jax.jit(functools.partial(_init, model, tx, ema),
                  out_shardings=state_sharding(abstract, mesh))
-  return init(_key_data(key), _dummy(model))
+  return init(_key_data(key), *dummy)
 
 
 def _key_data(key):
   return np.asarray(jax.random.key_data(key))
-
-
-def _dummy(model):
-  return np.zeros((1,) + tuple(model.input_shape), np.int32)
 
 
 def abstract_with_sharding(abstract, mesh):

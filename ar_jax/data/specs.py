@@ -1,20 +1,40 @@
-"""Dataset registry: names, shapes and splits, without importing TFDS.
+"""Dataset registry: what each dataset holds, declared without importing TFDS.
 
-`DATASETS[name]` tells a trainer everything it needs before touching the disk:
-`input_shape` and `num_classes` (number of values a pixel takes, i.e. the
-`num_classes` of the model's output distribution: 2 binary, 256 for 8-bit).
-`num_labels` is the number of class labels (10 for both MNISTs), which only
-`load_split(..., with_labels=True)` returns.
+A `DatasetSpec` lists the dataset's features (name, dtype, per-example shape,
+`num_classes` for discrete values or `value_range` for real ones), which
+feature is modelled (`x`), whether a split is a set of examples or one token
+stream (`kind`), and its load-time preprocessing by name. A trainer reads
+everything it needs from the spec before touching the disk.
 
-Each name is backed by one TFDS builder (`tfds_name`) stored under the data
-dir; `binarized_mnist_thresholded` is derived on load from `mnist_8bit`.
+Kinds:
+- "examples": every feature has a leading example axis `[N, ...]`
+  (images, real-valued vectors, class labels).
+- "stream": every feature has a leading position axis `[N, ...]`; models see
+  windows of `config.data.seq_len` consecutive positions (token sequences,
+  audio; a per-position feature can be a conditioning sequence).
+
+Preprocessing, one vocabulary for the whole package ("fixed", "dynamic",
+"threshold", "none"); a spec's value says how its stored `x` was made:
+"fixed" (binarized once at build time, stored), "threshold" (k >= 128,
+applied on load) or "none" (as stored). "dynamic" is never stored: the
+trainer draws it per step (`config.data.binarization`).
+
+Sources: "tfds" (a TFDS builder in the data dir, `tfds_name`), "synthetic"
+(`ar_jax.data.synthetic`, shaped by `config.data.synthetic`), or a loader
+"module:function" with signature `f(name, split, data_dir) -> {feature: array}`
+for datasets that are not TFDS builders (the UCI tables).
 """
 
 import dataclasses
+import importlib.util
 import os
+
+import numpy as np
 
 ENV_DATA_DIR = "AR_JAX_DATA_DIR"
 PREPARE_COMMAND = "python -m ar_jax.data.prepare"
+PREPROCESSING = ("fixed", "threshold", "none")  # How a stored x was made.
+KINDS = ("examples", "stream")
 
 
 class DatasetNotPreparedError(FileNotFoundError):
@@ -22,30 +42,77 @@ class DatasetNotPreparedError(FileNotFoundError):
 
 
 @dataclasses.dataclass(frozen=True)
+class Feature:
+  """One feature of a dataset, per example (or per position of a stream).
+
+  Attributes:
+    name: key in the dict `load_split` returns.
+    dtype: numpy dtype name of the loaded array ("uint8", "int32", "float32").
+    shape: per-example shape (`()` for a scalar such as a class label).
+    num_classes: discrete features: values lie in [0, num_classes).
+    value_range: real features: (low, high) if bounded, else None.
+  """
+  name: str
+  dtype: str
+  shape: tuple = ()
+  num_classes: int | None = None
+  value_range: tuple | None = None
+
+  @property
+  def is_discrete(self):
+    return np.issubdtype(np.dtype(self.dtype), np.integer)
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
   """What a dataset looks like.
 
   Attributes:
-    name: key in `DATASETS`.
-    input_shape: per-example shape `(H, W, C)`.
-    num_classes: number of pixel values (2 for binary, 256 for 8-bit).
-    splits: split name -> number of examples.
+    name: key in `DATASETS` (or a prepared TFDS name, or a synthetic name).
+    features: the `Feature`s `load_split` returns.
+    splits: split name -> number of examples (positions for a stream).
     description: one paragraph, including how it is made.
-    num_labels: number of class labels.
-    binarization: None (8-bit), "fixed" or "thresholded". Dynamic
-      binarization is not a stored dataset: see `ar_jax.data.binarize`.
-    tfds_name: the TFDS builder holding the stored data.
+    x: the feature a model is trained on.
+    kind: "examples" or "stream" (module docstring).
+    preprocessing: how the stored x was made: "fixed", "threshold", "none".
+    source: "tfds", "synthetic" or a loader "module:function".
+    tfds_name: the TFDS builder holding the stored data (source "tfds").
     split_aliases: split name -> TFDS split expression (e.g. a slice of train).
   """
   name: str
-  input_shape: tuple
-  num_classes: int
+  features: tuple
   splits: dict
   description: str
-  num_labels: int = 10
-  binarization: str | None = None
+  x: str = "image"
+  kind: str = "examples"
+  preprocessing: str = "none"
+  source: str = "tfds"
   tfds_name: str = ""
   split_aliases: dict = dataclasses.field(default_factory=dict)
+
+  def feature(self, name):
+    """The `Feature` called `name`; a readable KeyError if there is none."""
+    for f in self.features:
+      if f.name == name:
+        return f
+    raise KeyError(f"dataset {self.name!r} has no feature {name!r}; its features "
+                   f"are {[f.name for f in self.features]}")
+
+  @property
+  def input_shape(self):
+    """Shape of one example of `x`."""
+    return tuple(self.feature(self.x).shape)
+
+  @property
+  def num_classes(self):
+    """Values per element of `x` (2 binary, 256 8-bit); None if real-valued."""
+    return self.feature(self.x).num_classes
+
+
+def image_features(num_classes, shape=(28, 28, 1), num_labels=10):
+  """`image` (uint8) and `label` (int32) features of a labelled image set."""
+  return (Feature("image", "uint8", tuple(shape), num_classes=num_classes),
+          Feature("label", "int32", (), num_classes=num_labels))
 
 
 _MNIST_SPLITS = {"train": 50000, "validation": 10000, "test": 10000}
@@ -54,34 +121,34 @@ _MNIST_SPLITS = {"train": 50000, "validation": 10000, "test": 10000}
 _FASHION_SPLITS = {"train": 60000, "validation": 10000, "test": 10000}
 _FASHION_ALIASES = {"validation": "train[50000:]"}
 _NOT_COMPARABLE = (
-    "NLLs under fixed, dynamic and thresholded binarization are different "
+    "NLLs under fixed, dynamic and threshold binarization are different "
     "benchmarks and must not be compared with each other.")
 
 DATASETS = {
     "binarized_mnist": DatasetSpec(
-        name="binarized_mnist", input_shape=(28, 28, 1), num_classes=2,
+        name="binarized_mnist", features=image_features(2),
         splits=dict(_MNIST_SPLITS),
         description=(
             "MNIST 50k/10k/10k (Theano mnist.pkl.gz split), binarized ONCE: "
             "pixel ~ Bernoulli(k/256) with numpy.random.default_rng([0, s]) "
             "(PCG64), s = 0/1/2 for train/validation/test. " + _NOT_COMPARABLE),
-        binarization="fixed", tfds_name="ar_jax_binarized_mnist"),
+        preprocessing="fixed", tfds_name="ar_jax_binarized_mnist"),
     "binarized_mnist_thresholded": DatasetSpec(
-        name="binarized_mnist_thresholded", input_shape=(28, 28, 1),
-        num_classes=2, splits=dict(_MNIST_SPLITS),
+        name="binarized_mnist_thresholded", features=image_features(2),
+        splits=dict(_MNIST_SPLITS),
         description=(
             "MNIST 50k/10k/10k thresholded: pixel = intensity >= 0.5 "
             "(k >= 128), derived on load from mnist_8bit. " + _NOT_COMPARABLE),
-        binarization="thresholded", tfds_name="ar_jax_mnist_8bit"),
+        preprocessing="threshold", tfds_name="ar_jax_mnist_8bit"),
     "mnist_8bit": DatasetSpec(
-        name="mnist_8bit", input_shape=(28, 28, 1), num_classes=256,
+        name="mnist_8bit", features=image_features(256),
         splits=dict(_MNIST_SPLITS),
         description=(
             "MNIST 50k/10k/10k, uint8 pixels k = round(256 * x), lossless. "
             "Source for dynamic binarization (ar_jax.data.binarize)."),
         tfds_name="ar_jax_mnist_8bit"),
     "fashion_mnist": DatasetSpec(
-        name="fashion_mnist", input_shape=(28, 28, 1), num_classes=256,
+        name="fashion_mnist", features=image_features(256),
         splits=dict(_FASHION_SPLITS),
         description=(
             "Fashion-MNIST (Zalando, MIT) 60k/10k, uint8 0..255. 'validation' "
@@ -89,15 +156,49 @@ DATASETS = {
             "to hold it out."),
         tfds_name="ar_jax_fashion_mnist", split_aliases=dict(_FASHION_ALIASES)),
     "binarized_fashion_mnist": DatasetSpec(
-        name="binarized_fashion_mnist", input_shape=(28, 28, 1), num_classes=2,
+        name="binarized_fashion_mnist", features=image_features(2),
         splits=dict(_FASHION_SPLITS),
         description=(
             "Fashion-MNIST binarized ONCE: pixel ~ Bernoulli(k/256) with "
             "numpy.random.default_rng([0, s]), s = 0/2 for train/test; "
             "'validation' is train[50000:]. " + _NOT_COMPARABLE),
-        binarization="fixed", tfds_name="ar_jax_binarized_fashion_mnist",
+        preprocessing="fixed", tfds_name="ar_jax_binarized_fashion_mnist",
         split_aliases=dict(_FASHION_ALIASES)),
 }
+
+
+def real_vector_spec(name, num_dims, splits, description, loader):
+  """A real-valued vector dataset: one float32 feature `x` of shape (D,).
+
+  Real-valued data take preprocessing "none" (identity); any standardization
+  belongs to the loader, which is documented with the dataset.
+  """
+  return DatasetSpec(
+      name=name, features=(Feature("x", "float32", (int(num_dims),)),),
+      splits=dict(splits), description=description, x="x",
+      preprocessing="none", source=loader)
+
+
+def _register_uci():
+  """Ionosphere and Boston housing, once `ar_jax/data/uci.py` exists.
+
+  Interface expected of that module (wp-uci): `NUM_DIMS = {name: D}`,
+  `SPLITS = {name: {split: N}}` (split names `fold{k}_train`,
+  `fold{k}_validation`, `fold{k}_test`, with train/validation/test = fold 0),
+  `DESCRIPTIONS = {name: str}`, `load_split(name, split, data_dir) ->
+  {"x": float32 [N, D]}` and `prepare(name, data_dir)`. Adding a table is
+  then this one spec; the trainer is not touched.
+  """
+  if importlib.util.find_spec("ar_jax.data.uci") is None:
+    return  # TODO(wp-uci): ar_jax/data/uci.py not merged yet.
+  from ar_jax.data import uci  # pylint: disable=import-outside-toplevel
+  for name in getattr(uci, "NUM_DIMS", {}):
+    DATASETS[name] = real_vector_spec(
+        name, uci.NUM_DIMS[name], uci.SPLITS[name], uci.DESCRIPTIONS[name],
+        loader="ar_jax.data.uci:load_split")
+
+
+_register_uci()
 
 
 def default_data_dir():
@@ -108,15 +209,6 @@ def default_data_dir():
 
 def resolve_data_dir(data_dir):
   return os.path.abspath(os.path.expanduser(data_dir or default_data_dir()))
-
-
-def get_spec(name):
-  """The `DatasetSpec` for `name`; a readable KeyError if unknown."""
-  try:
-    return DATASETS[name]
-  except KeyError:
-    raise KeyError(f"Unknown ar_jax dataset {name!r}; known: "
-                   f"{sorted(DATASETS)}") from None
 
 
 def not_prepared_error(name, data_dir, detail=""):
