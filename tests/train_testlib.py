@@ -25,9 +25,10 @@ ROOT = os.path.dirname(HERE)
 
 
 def register_tiny_model():
-  """Adds "tiny_ar" to the model registry (tests only; no file of theirs is touched)."""
+  """Adds "tiny_ar" and "tiny_cond_ar" to the model registry (tests only)."""
   from ar_jax import models  # pylint: disable=import-outside-toplevel
   models._REGISTRY.setdefault("tiny_ar", "train_testlib:TinyAR")  # pylint: disable=protected-access
+  models._REGISTRY.setdefault("tiny_cond_ar", "train_testlib:TinyCondAR")  # pylint: disable=protected-access
 
 
 class TinyAR(base.ARModel):
@@ -41,15 +42,43 @@ class TinyAR(base.ARModel):
 
   @nn.compact
   def __call__(self, x, cond=None):
-    del cond
-    x_BxSxK = self.one_hot(x)
-    b, d, k = x_BxSxK.shape[0], self.num_dims, self.num_classes
+    self.check_unconditional(cond)
+    return _tiny_logits(self, x)
+
+
+def _tiny_logits(module, x):
+  """Logistic autoregression outputs of `module` (called in its compact method)."""
+  x_BxSxK = module.one_hot(x)
+  b, d, k = x_BxSxK.shape[0], module.num_dims, module.num_classes
+  p = module.distribution.num_params
+  mask = np.kron(np.triu(np.ones((d, d), np.float32), 1), np.ones((k, p), np.float32))
+  w = module.param("w", nn.initializers.normal(0.01), (d * k, d * p))
+  bias = module.param("b", nn.initializers.zeros, (d * p,))
+  out = x_BxSxK.reshape(b, d * k) @ (w * mask) + bias[None]
+  return out.reshape((b,) + tuple(module.input_shape) + (p,))
+
+
+class TinyCondAR(TinyAR):
+  """TinyAR plus a cond-dependent bias on every output (label or vector cond).
+
+  `cond_classes` > 0: cond is an int label [B]; `cond_size` > 0: cond is a
+  float array [B, ...] of that many elements. Refuses a missing cond.
+  """
+  cond_classes: int = 0
+  cond_size: int = 0
+
+  @nn.compact
+  def __call__(self, x, cond=None):
+    out = _tiny_logits(self, x)
+    if cond is None:
+      raise ValueError("TinyCondAR is conditional: cond is required")
+    if self.cond_classes:
+      c = nn.one_hot(cond, self.cond_classes)
+    else:
+      c = cond.reshape(cond.shape[0], -1).astype(out.dtype)
     p = self.distribution.num_params
-    mask = np.kron(np.triu(np.ones((d, d), np.float32), 1), np.ones((k, p), np.float32))
-    w = self.param("w", nn.initializers.normal(0.01), (d * k, d * p))
-    bias = self.param("b", nn.initializers.zeros, (d * p,))
-    out = x_BxSxK.reshape(b, d * k) @ (w * mask) + bias[None]
-    return out.reshape((b,) + tuple(self.input_shape) + (p,))
+    w = self.param("cond_w", nn.initializers.normal(0.1), (c.shape[-1], self.num_dims * p))
+    return out + (c @ w).reshape(out.shape)
 
 
 def tiny_config(**overrides):
