@@ -7,7 +7,7 @@ import pytest
 
 import train_testlib
 from ar_jax import configs
-from ar_jax import experiment
+from ar_jax import evaluation
 from ar_jax import optim
 from ar_jax import train
 
@@ -30,7 +30,7 @@ def test_early_stopping_bookkeeping():
 
 
 def test_loop_stops_early_and_tests_the_best_checkpoint(monkeypatch, tmp_path):
-  evaluate = experiment.evaluate
+  evaluate = evaluation.evaluate
   calls = []
 
   def worsening(exp, params, split, batches=None):
@@ -40,7 +40,7 @@ def test_loop_stops_early_and_tests_the_best_checkpoint(monkeypatch, tmp_path):
       res["nll"] = float(len(calls))  # Every eval worse than the first.
     return res
 
-  monkeypatch.setattr(experiment, "evaluate", worsening)
+  monkeypatch.setattr(evaluation, "evaluate", worsening)
   cfg = train_testlib.tiny_config(train__early_stopping_patience=2, eval__every_steps=1,
                                   eval__num_samples=0)
   results = train.train_and_evaluate(cfg, str(tmp_path))

@@ -183,7 +183,7 @@ def test_train_step_skips_the_update_on_a_nonfinite_loss():
   leaves, treedef = jax.tree.flatten(state.params)
   leaves[0] = leaves[0].at[(0,) * leaves[0].ndim].set(jnp.nan)  # -> NaN loss
   bad = state.replace(params=jax.tree.unflatten(treedef, leaves))
-  batch = jnp.ones((cfg.train.batch_size, 4, 4, 1), jnp.uint8)
+  batch = {"x": jnp.ones((cfg.train.batch_size, 4, 4, 1), jnp.uint8)}
   kw = dict(model=exp.model, tx=exp.tx, schedule=exp.schedule, binarization="none",
             ema_decay=0.9, accum_steps=1)
   new, m = steps.train_step(bad, batch, **kw)
