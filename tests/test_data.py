@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from ar_jax import data
-from ar_jax.data import pipeline
 from ar_jax.data import prepare_lib
+from ar_jax.data import reading
 from ar_jax.data import sources
 from ar_jax.data import specs
 
@@ -230,19 +230,24 @@ def test_builder_round_trip_through_tfds_data_source(fake_dir):
     rec = src["train"][i]
     assert rec["image"].dtype == np.uint8 and rec["image"].shape == (28, 28, 1)
     assert rec["label"] == labels[i]
-  x, y = data.load_split("binarized_mnist", "train", data_dir=fake_dir,
-                         with_labels=True)
-  np.testing.assert_array_equal(x, data.fixed_binarize(_uint8("train"),
-                                                       "train"))
-  np.testing.assert_array_equal(y, labels)
-  x8 = data.load_split("mnist_8bit", "test", data_dir=fake_dir)
+  got = data.load_split("binarized_mnist", "train", data_dir=fake_dir)
+  assert sorted(got) == ["image", "label"]  # The spec's features, by name.
+  assert got["image"].dtype == np.uint8 and got["label"].dtype == np.int32
+  np.testing.assert_array_equal(got["image"], data.fixed_binarize(_uint8("train"),
+                                                                  "train"))
+  np.testing.assert_array_equal(got["label"], labels)
+  x8 = data.load_split("mnist_8bit", "test", data_dir=fake_dir)["image"]
   np.testing.assert_array_equal(x8, _uint8("test"))
   xt = data.load_split("binarized_mnist_thresholded", "test",
-                       data_dir=fake_dir)
+                       data_dir=fake_dir)["image"]
   np.testing.assert_array_equal(xt, (_uint8("test") >= 128).astype(np.uint8))
-  # A TFDS name outside DATASETS takes the generic path.
+  # A TFDS name outside DATASETS takes the generic path (spec from the
+  # prepared copy's own features.json).
+  generic = data.get_spec("ar_jax_mnist_8bit", data_dir=fake_dir)
+  assert generic.input_shape == (28, 28, 1) and generic.num_classes == 256
+  assert generic.feature("label").num_classes == 10
   np.testing.assert_array_equal(
-      data.load_split("ar_jax_mnist_8bit", "test", data_dir=fake_dir), x8)
+      data.load_split("ar_jax_mnist_8bit", "test", data_dir=fake_dir)["image"], x8)
 
 
 def test_prepare_is_idempotent_and_offline(fake_dir, monkeypatch):
@@ -261,60 +266,57 @@ def test_prepare_is_idempotent_and_offline(fake_dir, monkeypatch):
 def test_fashion_validation_is_the_end_of_train(fake_dir):
   if not data.is_prepared("fashion_mnist", data_dir=fake_dir):
     pytest.skip("dpkg-deb not available to build a fake .deb")
-  x, y = data.load_split("fashion_mnist", "train", data_dir=fake_dir,
-                         with_labels=True)
+  got = data.load_split("fashion_mnist", "train", data_dir=fake_dir)
+  x, y = got["image"], got["label"]
   assert x.shape == (20, 28, 28, 1) and y.tolist() == list(np.arange(20) % 10)
   # On the real data validation is train[50000:]; the alias is a TFDS slice.
   aliases = specs.DATASETS["fashion_mnist"].split_aliases
   assert aliases == {"validation": "train[50000:]"}
   np.testing.assert_array_equal(
-      data.load_split("fashion_mnist", "train[15:]", data_dir=fake_dir), x[15:])
+      data.load_split("fashion_mnist", "train[15:]", data_dir=fake_dir)["image"], x[15:])
 
 
 @pytest.mark.parametrize("split", ["train", "validation"])
 def test_process_shards_cover_the_split_exactly_once(fake_dir, split):
-  full, labels = data.load_split("mnist_8bit", split, data_dir=fake_dir,
-                                 with_labels=True)
+  whole = data.load_split("mnist_8bit", split, data_dir=fake_dir)
+  full, labels = whole["image"], whole["label"]
   parts = [data.load_split("mnist_8bit", split, data_dir=fake_dir,
-                           process_index=i, process_count=2, with_labels=True)
+                           process_index=i, process_count=2)
            for i in range(2)]
-  assert [len(p[0]) for p in parts] == [(len(full) + 1) // 2, len(full) // 2]
-  np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), full)
-  np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), labels)
+  assert [len(p["image"]) for p in parts] == [(len(full) + 1) // 2, len(full) // 2]
+  np.testing.assert_array_equal(np.concatenate([p["image"] for p in parts]), full)
+  np.testing.assert_array_equal(np.concatenate([p["label"] for p in parts]), labels)
   with pytest.raises(ValueError, match="process_index"):
-    pipeline.shard_bounds(10, 2, 2)
+    reading.shard_bounds(10, 2, 2)
 
 
-def _multiset(images):
-  return sorted(map(bytes, images))
+# ---- specs ----
+
+def test_specs_declare_features_and_one_preprocessing_vocabulary():
+  for name, spec in data.DATASETS.items():
+    assert spec.name == name and spec.preprocessing in specs.PREPROCESSING
+    assert spec.kind in specs.KINDS
+    x = spec.feature(spec.x)
+    assert x.is_discrete == (x.num_classes is not None), name
+  mnist = data.DATASETS["binarized_mnist"]
+  assert mnist.input_shape == (28, 28, 1) and mnist.num_classes == 2
+  assert mnist.feature("label") == data.Feature("label", "int32", (), num_classes=10)
+  assert data.DATASETS["binarized_mnist_thresholded"].preprocessing == "threshold"
+  with pytest.raises(KeyError, match=r"no feature 'digit'.*\['image', 'label'\]"):
+    mnist.feature("digit")
 
 
-def test_grain_dataset_is_deterministic_per_seed(fake_dir):
-  def images(seed, **kw):
-    ds = data.grain_dataset("mnist_8bit", "train", batch_size=8, seed=seed,
-                            data_dir=fake_dir, num_epochs=2, **kw)
-    return [b["image"] for b in ds]
-  batches = images(1)
-  assert len(batches) == 10 and batches[0].shape == (8, 28, 28, 1)
-  for a, b in zip(batches, images(1)):
-    np.testing.assert_array_equal(a, b)
-  epoch1, epoch2 = np.concatenate(batches[:5]), np.concatenate(batches[5:])
-  assert _multiset(epoch1) == _multiset(epoch2) == _multiset(_uint8("train"))
-  assert not np.array_equal(epoch1, epoch2)  # reshuffled each epoch
-  assert not np.array_equal(batches[0], images(2)[0])
-  dyn = images(1, dynamic_binarization=True)
-  assert set(np.unique(dyn[0])) <= {0, 1}
-  np.testing.assert_array_equal(dyn[0], images(1, dynamic_binarization=True)[0])
-  # Same shuffle as the 8-bit run, so examples can be matched across epochs:
-  # every epoch draws fresh bits.
-  dyn1, dyn2 = np.concatenate(dyn[:5]), np.concatenate(dyn[5:])
-  bits1 = {bytes(x): b for x, b in zip(epoch1, dyn1)}
-  assert any(not np.array_equal(bits1[bytes(x)], b)
-             for x, b in zip(epoch2, dyn2))
-  shards = [np.concatenate([b["image"] for b in data.grain_dataset(
-      "mnist_8bit", "train", batch_size=4, seed=0, data_dir=fake_dir,
-      num_epochs=1, process_index=i, process_count=2)]) for i in range(2)]
-  assert _multiset(np.concatenate(shards)) == _multiset(_uint8("train"))
+def test_synthetic_sets_cover_every_kind():
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  opts = ml_collections.ConfigDict(dict(shape=(3,), num_classes=4, num_train=50,
+                                        num_validation=7, num_test=5))
+  real = data.load_split("synthetic_real", "train", synthetic_options=opts)
+  assert real["x"].dtype == np.float32 and real["x"].shape == (50, 3)
+  tokens = data.load_split("synthetic_tokens", "validation", synthetic_options=opts)
+  assert tokens["tokens"].shape == (7,) and tokens["tokens"].max() < 4
+  assert data.get_spec("synthetic_tokens", synthetic_options=opts).kind == "stream"
+  again = data.load_split("synthetic_real", "train", synthetic_options=opts)
+  np.testing.assert_array_equal(real["x"], again["x"])  # Pure function of options.
 
 
 # ---- the real data (network for the first run only) ----
@@ -333,7 +335,8 @@ def test_real_binarized_mnist():
   # PCG64 stream, which would silently change the "fixed" benchmark.
   train_sha = "b7938ce3bddebbbfac2bacd97792139bfa33454017d1236a90b80a6c4fbed4d3"
   for split, n in sizes.items():
-    x, y = data.load_split("binarized_mnist", split, with_labels=True)
+    got = data.load_split("binarized_mnist", split)
+    x, y = got["image"], got["label"]
     assert x.shape == (n, 28, 28, 1) and x.dtype == np.uint8
     if split in counts:
       assert np.bincount(y).tolist() == counts[split]

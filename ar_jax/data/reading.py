@@ -83,7 +83,7 @@ def load_split(name, split, *, data_dir=None, process_index=0, process_count=1,
     arrays = synthetic.load(name, split, synthetic_options)
   elif spec.source == "tfds":
     arrays = _load_tfds(spec, split, data_dir, process_index, process_count)
-    process_count = 1  # Read as a shard already.
+    process_index, process_count = 0, 1  # Read as a shard already.
   else:
     module, fn = spec.source.split(":")
     arrays = getattr(importlib.import_module(module), fn)(
