@@ -46,7 +46,7 @@ def bench(config, seconds, warmup_dispatches=3):
   rng = np.random.default_rng(0)
   batch_np = (rng.random((k, b, 28, 28, 1)) < 0.13).astype(np.uint8)
   bat = sharding.batch_sharding(exp.mesh, 1)
-  batch = sharding.to_global(batch_np, bat, batch_np.shape)
+  batch = {"x": sharding.to_global(batch_np, bat, batch_np.shape)}
   with jax.set_mesh(exp.mesh):
     state = experiment.init_state(exp)
     t0 = time.perf_counter()

@@ -19,6 +19,9 @@ import train_testlib
 
 OVERRIDES = {"data.synthetic.num_classes": 256, "data.binarization": "dynamic",
              "train.num_steps": 5, "optim.decay_steps": 5, "eval.every_steps": 5}
+# The same with the label as `cond`: cond batches are sharded like x.
+COND_OVERRIDES = dict(OVERRIDES, **{"data.cond_feature": "label",
+                                    "model.name": "tiny_cond_ar"})
 
 
 def _compare(ref, other):
@@ -41,6 +44,17 @@ def test_eight_devices_match_one(one_device, tmp_path):
   out = train_testlib.run(tmp_path / "w", tmp_path / "out.npz", devices=8,
                           overrides=OVERRIDES)
   _compare(one_device, out)
+
+
+def test_eight_devices_match_one_with_cond(one_device, tmp_path):
+  one = train_testlib.run(tmp_path / "w1", tmp_path / "out1.npz", devices=1,
+                          overrides=COND_OVERRIDES)
+  eight = train_testlib.run(tmp_path / "w8", tmp_path / "out8.npz", devices=8,
+                            overrides=COND_OVERRIDES)
+  _compare(one, eight)
+  assert any("cond_w" in k for k in one)  # The conditional model's own weights.
+  # The label changes the model: the run differs from the unconditional one.
+  assert not np.allclose(one["losses"], one_device["losses"])
 
 
 @pytest.mark.slow
