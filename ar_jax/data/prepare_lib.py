@@ -47,7 +47,7 @@ def is_prepared(name, *, data_dir=None):
   """True if `name` (an ar_jax dataset) is built in `data_dir`."""
   spec = _spec(name)
   if spec.source != "tfds":
-    return _hook(spec, "is_prepared")(name, specs.resolve_data_dir(data_dir))
+    return _hook(spec, "is_prepared")(name, data_dir=specs.resolve_data_dir(data_dir))
   return builders.is_built(spec.tfds_name, specs.resolve_data_dir(data_dir))
 
 
@@ -66,7 +66,7 @@ def prepare(name, *, data_dir=None):
   data_dir = specs.resolve_data_dir(data_dir)
   spec = _spec(name)
   if spec.source != "tfds":  # A loader-backed dataset (UCI) prepares itself.
-    return _hook(spec, "prepare")(name, data_dir)
+    return _hook(spec, "prepare")(name, data_dir=data_dir)
   tfds_name = spec.tfds_name
   downloads = os.path.join(data_dir, "downloads")
   built = builders.is_built(tfds_name, data_dir)

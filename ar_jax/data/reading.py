@@ -88,6 +88,8 @@ def load_split(name, split, *, data_dir=None, process_index=0, process_count=1,
     module, fn = spec.source.split(":")
     arrays = getattr(importlib.import_module(module), fn)(
         name, split, specs.resolve_data_dir(data_dir))
+    if not isinstance(arrays, dict):  # A loader of the modelled array only.
+      arrays = {spec.x: arrays}
   out = {}
   for f in spec.features:
     a = np.asarray(arrays[f.name]).astype(f.dtype, copy=False)

@@ -21,8 +21,10 @@ trainer draws it per step (`config.data.binarization`).
 
 Sources: "tfds" (a TFDS builder in the data dir, `tfds_name`), "synthetic"
 (`ar_jax.data.synthetic`, shaped by `config.data.synthetic`), or a loader
-"module:function" with signature `f(name, split, data_dir) -> {feature: array}`
-for datasets that are not TFDS builders (the UCI tables).
+"module:function" with signature `f(name, split, data_dir)` returning
+`{feature: array}` (or just the `x` array) for datasets that are not TFDS
+builders (the UCI tables); its module also has `prepare(name, data_dir=...)`
+and `is_prepared(name, data_dir=...)`.
 """
 
 import dataclasses
@@ -180,22 +182,20 @@ def real_vector_spec(name, num_dims, splits, description, loader):
 
 
 def _register_uci():
-  """Ionosphere and Boston housing, once `ar_jax/data/uci.py` exists.
+  """Ionosphere and Boston housing, once `ar_jax/data/uci.py` (wp-uci) exists.
 
-  Interface expected of that module (wp-uci): `NUM_DIMS = {name: D}`,
-  `SPLITS = {name: {split: N}}` (split names `fold{k}_train`,
-  `fold{k}_validation`, `fold{k}_test`, with train/validation/test = fold 0),
-  `DESCRIPTIONS = {name: str}`, `load_split(name, split, data_dir) ->
-  {"x": float32 [N, D]}` and `prepare(name, data_dir)`. Adding a table is
-  then this one spec; the trainer is not touched.
+  It provides `DATASETS = {name: UciSpec}` (with `num_dims`, `splits`,
+  `description`), `load_split(name, split, data_dir) -> float32 [N, D]`
+  (splits `fold{k}_train|validation|test`, and train/validation/test =
+  fold 0), `prepare(name, data_dir=...)` and `is_prepared(name, data_dir=...)`.
+  Each table is then one real-valued spec; the trainer is not touched.
   """
   if importlib.util.find_spec("ar_jax.data.uci") is None:
-    return  # TODO(wp-uci): ar_jax/data/uci.py not merged yet.
+    return  # Not merged yet: the two names are simply not registered.
   from ar_jax.data import uci  # pylint: disable=import-outside-toplevel
-  for name in getattr(uci, "NUM_DIMS", {}):
-    DATASETS[name] = real_vector_spec(
-        name, uci.NUM_DIMS[name], uci.SPLITS[name], uci.DESCRIPTIONS[name],
-        loader="ar_jax.data.uci:load_split")
+  for name, u in uci.DATASETS.items():
+    DATASETS[name] = real_vector_spec(name, u.num_dims, u.splits, u.description,
+                                      loader="ar_jax.data.uci:load_split")
 
 
 _register_uci()
