@@ -219,31 +219,40 @@ class TrainBatches:
     return {name: np.stack([p[name] for p in parts]) for name in parts[0]}
 
 
-class TrainWindows(TrainBatches):
-  """Batch `step` = `batch_size` random windows of `seq_len` positions.
+class TrainWindows:
+  """Batch `step` = `batch_size` random windows of `seq_len` stream positions.
 
-  Window starts are uniform over [0, N - seq_len] from numpy seeded by
-  (seed, step): a pure function of the step, as for examples. An "epoch" is
-  N // (batch_size * seq_len) steps (about N positions seen), for logging.
+  Window starts are uniform over [0, N - seq_len], drawn from numpy seeded by
+  (seed, shard, step): a pure function of the step, as for examples. `rows`
+  selects this process's windows of each global batch ("batch" mode); in
+  "split" mode each process draws from its own shard (`shard` = its index).
+  An "epoch" is N // (batch_size * seq_len) steps (about N positions seen).
   """
 
   def __init__(self, arrays, *, batch_size, seed, seq_len, rows=None,
-               num_examples=None, global_batch_size=None):
-    self.seq_len = seq_len
-    n = len(arrays["x"]) if num_examples is None else num_examples
-    if n < seq_len:
-      raise ValueError(f"the train stream has {n} positions (per process), fewer "
-                       f"than one window of config.data.seq_len={seq_len}")
-    super().__init__(arrays, batch_size=1, seed=seed, rows=rows or (0, batch_size),
-                     num_examples=n, global_batch_size=global_batch_size or batch_size)
+               num_examples=None, global_batch_size=None, shard=0):
+    self.arrays = arrays
     self.batch_size = batch_size
-    self.steps_per_epoch = max(1, n // (batch_size * seq_len))
+    self.global_batch_size = global_batch_size or batch_size
+    self.seed, self.shard, self.seq_len = seed, shard, seq_len
+    self.rows = rows or (0, batch_size)
+    self.num_positions = len(arrays["x"]) if num_examples is None else num_examples
+    if self.num_positions < seq_len:
+      raise ValueError(
+          f"the train stream has {self.num_positions} positions (per process), "
+          f"fewer than one window of config.data.seq_len={seq_len}")
+    self.steps_per_epoch = max(1, self.num_positions // (batch_size * seq_len))
 
   def local_indices(self, step):
-    rng = np.random.default_rng([self.seed, _ORDER_SALT, step])
-    starts = rng.integers(0, self.num_examples - self.seq_len + 1, self.batch_size)
+    rng = np.random.default_rng([self.seed, _ORDER_SALT, self.shard, step])
+    starts = rng.integers(0, self.num_positions - self.seq_len + 1, self.batch_size)
     starts = starts[self.rows[0]:self.rows[1]]
     return starts[:, None] + np.arange(self.seq_len)[None]  # [rows, T]
+
+  def local_batch(self, step):
+    return _take(self.arrays, self.local_indices(step))
+
+  local_batches = TrainBatches.local_batches
 
 
 class EvalBatches:
@@ -323,7 +332,9 @@ def make_batches(data_cfg, split, *, batch_size, seed, sharding, train,
   local = batch_size // pc
   sizes = _all_process_sizes(len(arrays["x"]), pc)
   if train:
-    return train_cls(arrays, batch_size=local, seed=seed + pi * stream,
+    if stream:
+      seq["shard"] = pi  # Each process draws its own windows from its shard.
+    return train_cls(arrays, batch_size=local, seed=seed,
                      num_examples=int(sizes.min()), global_batch_size=batch_size, **seq)
   units = sizes.max() if not stream else math.ceil(sizes.max() / data_cfg.seq_len)
   return EvalBatches(arrays, batch_size=local, num_batches=math.ceil(units / local),
