@@ -131,6 +131,9 @@ def main(argv=None):
   cmd, rest = argv[1], argv[2:]
   if cmd == "prepare":
     return _prepare(rest)
+  # Flags are process globals: without this, a second call in one process
+  # (tests, notebooks) would inherit e.g. the previous call's --out.
+  FLAGS.unparse_flags()
   app.run(_COMMANDS[cmd], argv=[f"ar-jax {cmd}"] + rest,
           flags_parser=launcher.parse_flags_or_exit)
   return 0
