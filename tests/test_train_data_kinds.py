@@ -188,14 +188,24 @@ def test_label_conditional_training_and_class_row_samples(tmp_path):
   assert saved["data"]["cond_feature"] == "label"
 
 
-def test_vector_cond_is_passed_as_floats():
-  c = _quick(data__name="synthetic_tokens", data__binarization="none", data__seq_len=4,
-             data__synthetic__num_classes=3, data__cond_feature="tokens")
+def test_feature_sequence_cond_is_windowed_with_the_tokens(tmp_path):
+  c = _stream_config(data__cond_feature="phase", model__name="tiny_cond_ar")
+  exp = experiment.build(c)
+  assert exp.data.cond.shape == (8, 2) and exp.model.cond_size == 16
+  results = train.train_and_evaluate(c, str(tmp_path))
+  assert results["test_tokens"] == 29 and np.isfinite(results["test_nll"])
+  with jax.set_mesh(exp.mesh):
+    params = _nonzero_params(exp, experiment.init_state(exp), scale=1.0)
+    res = evaluation.evaluate(exp, params, "validation")
+    batches = exp.batches("validation", train=False)
+    batches.arrays["cond"] = -batches.arrays["cond"]
+    flipped = evaluation.evaluate(exp, params, "validation", batches)
+  assert res["num_tokens"] == 37 and abs(res["nll"] - flipped["nll"]) > 1e-3
   with pytest.raises(ValueError, match="modelled feature itself"):
-    experiment.build(c)
-  x, cond = pipeline.model_inputs({"x": np.zeros((2, 4), np.uint8),
-                                   "cond": np.ones((2, 3), np.float64)},
-                                  None, "none", (4,))
+    experiment.build(_stream_config(data__cond_feature="tokens", model__name="tiny_cond_ar"))
+  x, cond = pipeline.model_inputs({"x": np.zeros((2, 8), np.int32),
+                                   "cond": np.ones((2, 8, 2), np.float64)},
+                                  None, "none", (8,))
   assert x.dtype == np.int32 and cond.dtype == np.float32
 
 

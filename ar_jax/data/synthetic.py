@@ -10,7 +10,9 @@ the split, so any process rebuilds the same data.
 - "synthetic_real": float32 vectors `[N, *shape]` from a 3-component Gaussian
   mixture with correlated coordinates (real-valued models).
 - "synthetic_tokens": one stream of `num_<split>` int32 tokens in
-  [0, num_classes) from a seeded first-order Markov chain (sequence models).
+  [0, num_classes) from a seeded first-order Markov chain (sequence models),
+  with a per-position float32 feature `phase` = (sin, cos) of the position
+  (a feature sequence to condition on).
 """
 
 import numpy as np
@@ -40,7 +42,9 @@ def spec(name, s):
         description="3-component correlated Gaussian mixture", **common)
   if name == "synthetic_tokens":
     return specs.DatasetSpec(
-        features=(specs.Feature("tokens", "int32", (), num_classes=k),), x="tokens",
+        features=(specs.Feature("tokens", "int32", (), num_classes=k),
+                  specs.Feature("phase", "float32", (2,), value_range=(-1.0, 1.0))),
+        x="tokens",
         kind="stream", description=f"first-order Markov chain over {k} tokens",
         **common)
   raise KeyError(f"unknown synthetic dataset {name!r}; expected one of {NAMES}")
@@ -57,7 +61,9 @@ def load(name, split, s):
   if name == "synthetic_real":
     return {"x": _real(n, shape, _SPLITS.index(split))}
   if name == "synthetic_tokens":
-    return {"tokens": _markov(n, int(s.num_classes), _SPLITS.index(split))}
+    angle = 2 * np.pi * np.arange(n) / 16.0
+    return {"tokens": _markov(n, int(s.num_classes), _SPLITS.index(split)),
+            "phase": np.stack([np.sin(angle), np.cos(angle)], -1).astype(np.float32)}
   raise KeyError(f"unknown synthetic dataset {name!r}; expected one of {NAMES}")
 
 
