@@ -7,10 +7,14 @@ A model added to `ar_jax.models._REGISTRY` is covered here without new tests:
   models: integrate the 2-D density on a grid);
 - sampler frequencies against exp(log_prob) (moments for real-valued models);
 - cached sampler == naive sampler for the same key (when a cache exists);
-- completion keeps the given dims; params-only variables; jit == no jit; shapes.
+- completion keeps the given dims and samples the others from the model's
+  conditional given them;
+- masks are not trained: judged on what `jax.grad` differentiates (every leaf
+  of `variables`), not on parameter names;
+- jit == no jit; shapes.
+The checks live in `tests/testlib.py`; `tests/test_testlib.py` shows that each
+one catches a deliberately broken model.
 """
-
-import itertools
 
 import chex
 import jax
@@ -21,6 +25,8 @@ import pytest
 import ar_jax
 from ar_jax import models
 from ar_jax import sampling
+
+import testlib
 
 
 _TINY_SHAPES = {"vector": (5,), "image": (2, 3, 1), "sequence": (5,)}
@@ -45,55 +51,17 @@ CASES = _cases()
 def _build(name, hp, seed=0):
   """Model + randomly perturbed variables (so no init symmetry hides a bug)."""
   model = models.get(name, **hp)
-  x = _example_input(model, 2)
-  variables = model.init(jax.random.key(seed), x)
-  leaves, tree = jax.tree_util.tree_flatten(variables)
-  keys = jax.random.split(jax.random.key(seed + 1), len(leaves))
-  leaves = [l + 0.3 * jax.random.normal(k, l.shape, l.dtype) for l, k in zip(leaves, keys)]
-  return model, jax.tree_util.tree_unflatten(tree, leaves)
-
-
-def _example_input(model, n, seed=0):
-  shape = (n,) + tuple(model.input_shape)
-  key = jax.random.key(seed)
-  if model.is_discrete:
-    return jax.random.randint(key, shape, 0, model.num_classes)
-  return jax.random.normal(key, shape)
+  return model, testlib.perturbed(model, seed=seed, scale=0.3)
 
 
 def _order_kwargs(model, m):
   return {"order_index": m} if model.num_orderings > 1 else {}
 
 
-def _all_inputs(model):
-  d, k = model.num_dims, model.num_classes
-  assert k ** d <= 20000, "conformance variant too large to enumerate"
-  grid = np.array(list(itertools.product(range(k), repeat=d)), np.int32)
-  return jnp.asarray(grid.reshape((-1,) + tuple(model.input_shape)))
-
-
 @pytest.mark.parametrize("name,hp", CASES)
 def test_causality_by_gradients(name, hp):
   model, variables = _build(name, hp)
-  d = model.num_dims
-  if model.is_discrete:
-    logits = jax.random.normal(jax.random.key(7), (1,) + tuple(model.input_shape) + (model.num_classes,))
-    x0 = jax.nn.softmax(logits, axis=-1)  # relaxed one-hot: gradients are defined
-  else:
-    x0 = jax.random.normal(jax.random.key(7), (1,) + tuple(model.input_shape))
-  positions = sampling.orderings_as_positions(model.orderings())
-  for m in range(model.num_orderings):
-    def f(x, m=m):
-      return model.apply(variables, x, **_order_kwargs(model, m)).reshape(d, -1)
-    jac = jax.jacrev(f)(x0).reshape(d, -1, d, x0[0].size // d)  # [D, P, D, K]
-    dep_DxD = np.asarray(jnp.any(jac != 0, axis=(1, 3)))  # [i, j]: output i sees input j
-    pos = positions[m]
-    allowed = pos[None, :] < pos[:, None]
-    bad = np.argwhere(dep_DxD & ~allowed)
-    assert bad.size == 0, f"ordering {m}: output dims see forbidden inputs (i, j): {bad.tolist()}"
-    for i in range(d):
-      if pos[i] > 0:
-        assert dep_DxD[i, pos < pos[i]].any(), f"ordering {m}: dim {i} ignores all its predecessors"
+  testlib.assert_causal(model, variables)
 
 
 @pytest.mark.parametrize("name,hp", CASES)
@@ -104,7 +72,7 @@ def test_exact_normalization(name, hp):
     total = _integrate_2d(model, variables)[0]
     np.testing.assert_allclose(total, 1.0, atol=2e-3)
     return
-  x = _all_inputs(model)
+  x = testlib.all_inputs(model)
   indices = [None] + list(range(model.num_orderings)) if model.num_orderings > 1 else [None]
   for m in indices:
     kw = {} if m is None else {"order_index": m}
@@ -138,14 +106,13 @@ def test_sampler_matches_log_prob(name, hp):
     np.testing.assert_array_less(np.abs(s.mean(0) - mean), 5 * se)
     np.testing.assert_allclose(s.var(0), var, rtol=0.1)
     return
-  x = _all_inputs(model)
+  x = testlib.all_inputs(model)
   p = np.exp(np.asarray(model.apply(variables, x, method="log_prob"), np.float64))
   s = np.asarray(ar_jax.sample(model, variables, jax.random.key(3), n))
   chex.assert_shape(s, (n,) + tuple(model.input_shape))
   assert s.dtype == np.int32
   k, d = model.num_classes, model.num_dims
-  codes = s.reshape(n, d) @ (k ** np.arange(d - 1, -1, -1))  # same order as itertools.product
-  freq = np.bincount(codes, minlength=k ** d) / n
+  freq = np.bincount(testlib.input_codes(s, k), minlength=k ** d) / n
   tv = 0.5 * np.abs(freq - p).sum()
   # Expected TV under correct sampling is ~0.5 * sum sqrt(2/pi * p(1-p)/n); allow 3x.
   bound = 3 * 0.5 * np.sum(np.sqrt(2 / np.pi * p * (1 - p) / n))
@@ -166,7 +133,7 @@ def test_cached_sampler_equals_naive(name, hp):
 @pytest.mark.parametrize("name,hp", CASES)
 def test_completion_keeps_known_dims(name, hp):
   model, variables = _build(name, hp)
-  x_init = _example_input(model, 8, seed=5)
+  x_init = testlib.example_input(model, 8, seed=5)
   known = np.zeros(model.input_shape, bool).reshape(-1)
   known[model.orderings()[0][: model.num_dims // 2]] = True  # the first half in the ordering
   known = known.reshape(model.input_shape)
@@ -175,21 +142,22 @@ def test_completion_keeps_known_dims(name, hp):
 
 
 @pytest.mark.parametrize("name,hp", CASES)
+def test_completion_samples_given_the_known_dims(name, hp):
+  model, variables = _build(name, hp)
+  testlib.assert_completion_conditions(model, variables)
+
+
+@pytest.mark.parametrize("name,hp", CASES)
 def test_params_only_and_masks_not_trained(name, hp):
   model, variables = _build(name, hp)
-  assert set(variables) == {"params"}, f"unexpected collections {set(variables)}"
-  paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(variables)]
-  assert not [p for p in paths if "mask" in p.lower()], f"mask-like leaves in params: {paths}"
-  x = _example_input(model, 4)
-  grads = jax.grad(lambda v: model.apply(v, x, jax.random.key(0), method="train_log_prob").sum())(variables)
-  chex.assert_trees_all_equal_shapes(grads, variables)
-  chex.assert_tree_all_finite(grads)
+  x = testlib.example_input(model, 4)
+  testlib.assert_masks_not_trained(model, variables, x, jax.random.key(0))
 
 
 @pytest.mark.parametrize("name,hp", CASES)
 def test_jit_matches_no_jit_and_shapes(name, hp):
   model, variables = _build(name, hp)
-  x = _example_input(model, 4)
+  x = testlib.example_input(model, 4)
   lp = model.apply(variables, x, method="log_prob")
   lp_jit = jax.jit(lambda v, x: model.apply(v, x, method="log_prob"))(variables, x)
   chex.assert_shape(lp, (4,))

@@ -6,6 +6,8 @@ The conformance suite in `tests/test_conformance.py` then covers it
 automatically. Modules are imported lazily, on first `get`.
 """
 
+import dataclasses
+import difflib
 import importlib
 
 from ar_jax.models.base import ARModel
@@ -33,15 +35,27 @@ def get_class(name):
   return getattr(importlib.import_module(module), cls)
 
 
+def _hparam_names(cls):
+  """The hyperparameters a model class accepts: its dataclass fields.
+
+  `dataclasses.fields` leaves out ClassVars (test settings such as
+  `conformance_variants`); Flax's own `parent` and `name` are not
+  hyperparameters either.
+  """
+  return {f.name for f in dataclasses.fields(cls)} - {"parent", "name"}
+
+
 def get(name, **hparams):
   """Builds model `name` with `hparams` (only `input_shape` is required)."""
   cls = get_class(name)
-  fields = {f for f in cls.__dataclass_fields__ if f not in ("parent", "name")}
+  fields = _hparam_names(cls)
   unknown = sorted(set(hparams) - fields)
   if unknown:
+    close = {u: difflib.get_close_matches(u, fields, n=1) for u in unknown}
+    hint = "".join(f"; did you mean {c[0]!r} for {u!r}?" for u, c in close.items() if c)
     raise TypeError(
         f"model {name!r} got unknown hyperparameter(s) {unknown}; "
-        f"accepted: {sorted(fields)}")
+        f"accepted: {sorted(fields)}{hint}")
   # Lists (e.g. from configs or JSON) become tuples: modules must be hashable
   # to be static arguments of jitted functions.
   hparams = {k: tuple(v) if isinstance(v, list) else v for k, v in hparams.items()}

@@ -8,9 +8,20 @@ It defines:
   per-dimension conditional family (`num_params` = P parameters per dimension).
 - `__call__(x, cond=None[, order_index])` -> params `[B, *input_shape, P]`:
   the parameters of p(x_d | x_<d) for every dimension d at once. Discrete `x` is
-  either an integer array `[B, *input_shape]` or a float relaxed one-hot
-  `[B, *input_shape, K]` (the causality tests differentiate through the latter);
-  use `self.one_hot(x)` to accept both. Real-valued `x` is float `[B, *input_shape]`.
+  either an integer array `[B, *input_shape]` of class indices in
+  `[0, num_classes)` or a float relaxed one-hot `[B, *input_shape, K]` (the
+  causality tests differentiate through the latter); use `self.one_hot(x)` to
+  accept both. Real-valued `x` is float `[B, *input_shape]`.
+
+Bad input (`check_input`, called by `one_hot` and `log_prob`): a wrong shape, a
+float or bool array of the data's shape given to a discrete model, or an
+integer array given to a real-valued one raises a ValueError, inside `jit` too
+(shapes and dtypes are static). Class indices outside `[0, num_classes)` (say
+0..255 pixels given to a binary model) raise a ValueError naming the value
+when `x` is concrete (outside `jit`); inside `jit` values are unknown when the
+model is traced, so they are not checked: `one_hot` encodes such a value as NaN
+features and `log_prob` / `train_log_prob` of that example are NaN (the other
+examples of the batch are unaffected; the trainer skips non-finite steps).
 - `orderings()` -> int array `[M, D]`: the generation order(s), as flat indices
   into the row-major flattened `input_shape`. Default: one natural order.
   Models with M > 1 orderings (MADE mask ensembles) also take a keyword
@@ -49,6 +60,7 @@ import math
 from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -106,16 +118,62 @@ class ARModel(nn.Module):
 
   # ---- input handling ----
   def check_input(self, x, name="x"):
-    """Raises a readable error unless x is [B, *input_shape] (or one-hot [..., K])."""
+    """Raises a ValueError naming the problem unless `x` is valid input.
+
+    Discrete models take integer class indices `[B, *input_shape]` or a float
+    one-hot `[B, *input_shape, K]`; real-valued models take floats
+    `[B, *input_shape]`. Shape and dtype are checked always (inside `jit` too);
+    class values only when `x` is concrete (see the module docstring).
+    """
     shape = tuple(self.input_shape)
-    ok = x.ndim >= 1 and tuple(x.shape[1:]) == shape
-    if self.is_discrete and not ok and jnp.issubdtype(x.dtype, jnp.floating):
-      ok = tuple(x.shape[1:]) == shape + (self.num_classes,)
-    if not ok:
-      extra = f" or [B, *{shape}, {self.num_classes}] one-hot" if self.is_discrete else ""
+    cls = type(self).__name__
+    data_shaped = x.ndim >= 1 and tuple(x.shape[1:]) == shape
+    got = f"got {x.dtype} of shape {tuple(x.shape)}"
+    if not self.is_discrete:
+      if not data_shaped:
+        raise ValueError(f"{cls}: {name} must have shape [B, *input_shape] = [B, *{shape}], {got}")
+      if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(
+            f"{cls} is a real-valued model: {name} must be a float array [B, *{shape}], {got}. "
+            f"Cast real values with {name}.astype(jnp.float32); class indices need a "
+            f"discrete model (e.g. 'made' with num_classes=K)")
+      return
+    k = self.num_classes
+    expected = (f"integer class indices [B, *{shape}] with values in [0, {k}) or a float "
+                f"one-hot [B, *{shape}, {k}]")
+    one_hot_shaped = x.ndim >= 1 and tuple(x.shape[1:]) == shape + (k,)
+    if one_hot_shaped and jnp.issubdtype(x.dtype, jnp.floating):
+      return
+    if not data_shaped:
+      raise ValueError(f"{cls}: {name} must be {expected}; {got}")
+    if not jnp.issubdtype(x.dtype, jnp.integer):
+      # A float array of the data's shape is not a one-hot (that has a trailing
+      # K axis): without this check it fails deep inside dot_general.
       raise ValueError(
-          f"{type(self).__name__}: {name} must have shape [B, *input_shape] = "
-          f"[B, *{shape}]{extra}, got {tuple(x.shape)}")
+          f"{cls}: {name} must be {expected}; {got} (the data's shape, but not "
+          f"integers). Cast class indices with {name}.astype(jnp.int32); real-valued "
+          f"data need a real-valued model (e.g. 'rnade')")
+    self._check_classes(x, name)
+
+  def _check_classes(self, x, name):
+    """Raises for class indices outside [0, K) when `x` is concrete (not traced)."""
+    if isinstance(x, jax.core.Tracer) or not getattr(x, "is_fully_addressable", True):
+      return  # Values unknown here (inside jit) or not all on this host.
+    x_np = np.asarray(x)
+    bad = (x_np < 0) | (x_np >= self.num_classes)
+    if not bad.any():
+      return
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    k, lo, hi = self.num_classes, int(x_np.min()), int(x_np.max())
+    fix = (f"map the values into [0, {k}) (e.g. binarize 8-bit pixels with "
+           f"({name} > 127).astype(jnp.int32))")
+    if lo >= 0:  # More classes can hold large values, never negative ones.
+      fix += f" or build the model with num_classes >= {hi + 1}"
+      fix += " (256 for 8-bit data)" if hi < 255 else ""
+    raise ValueError(
+        f"{type(self).__name__}: {name} has value {int(x_np[where])} at index {where}, "
+        f"outside [0, num_classes) = [0, {k}) ({int(bad.sum())} such value(s); values "
+        f"span {lo}..{hi}). Discrete models take class indices: {fix}")
 
   def check_unconditional(self, cond):
     """Raises for a `cond` given to a model without conditioning inputs."""
@@ -123,10 +181,18 @@ class ARModel(nn.Module):
       raise ValueError(f"{type(self).__name__} is unconditional; got a `cond` input")
 
   def one_hot(self, x):
-    """int [B, *S] -> float one-hot [B, *S, K]; float [B, *S, K] passes through."""
+    """int [B, *S] -> float one-hot [B, *S, K]; float [B, *S, K] passes through.
+
+    An index outside [0, K) (possible only inside `jit`, where `check_input`
+    cannot see values) becomes a row of NaNs rather than all zeros, so every
+    output computed from it, and the example's log-prob, is NaN instead of
+    silently reading the value as class 0.
+    """
     self.check_input(x)
     if jnp.issubdtype(x.dtype, jnp.integer):
-      return nn.one_hot(x, self.num_classes, dtype=jnp.float32)
+      valid = (x >= 0) & (x < self.num_classes)
+      return jnp.where(valid[..., None], nn.one_hot(x, self.num_classes, dtype=jnp.float32),
+                       jnp.nan)
     return x.astype(jnp.float32)
 
   # ---- likelihood ----
