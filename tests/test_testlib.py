@@ -94,7 +94,7 @@ def test_masks_not_trained_catches_masks_in_params(broken, bug, match):
 
 @pytest.mark.parametrize("bug,match", [
     ("mask_forgotten", "outputs see forbidden inputs"),
-    ("blind", r"dims \[1, 2, 3\] ignore all predecessors"),
+    ("blind", r"dims \[1, 2, 3\] ignore all their predecessors"),
 ], ids=["mask_forgotten", "blind"])
 def test_assert_causal_catches_peeking_and_blind_models(broken, bug, match):
   testlib.assert_causal(*broken("none"))
