@@ -19,13 +19,12 @@ from scipy import special
 from ar_jax import models
 from ar_jax.models import deepnade
 
+import testlib
+
 
 def _perturbed(model, seed=0, scale=0.7):
-  """Random variables of the model's param shapes (no initializer compiled)."""
-  shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), method=lambda m: m.bias_0))
-  rng = np.random.default_rng(seed)
-  return jax.tree_util.tree_map(
-      lambda s: jnp.asarray(scale * rng.standard_normal(s.shape), jnp.float32), shapes)
+  """N(0, scale^2) variables of the model's param shapes (nothing compiled)."""
+  return testlib.perturbed(model, seed=seed, scale=scale, around=0.0)
 
 
 def _ref_cond_log_probs(model, variables, x_BxD, m_BxD):
