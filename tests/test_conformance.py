@@ -29,23 +29,7 @@ from ar_jax import sampling
 import testlib
 
 
-_TINY_SHAPES = {"vector": (5,), "image": (2, 3, 1), "sequence": (5,)}
-
-
-def _cases():
-  cases = []
-  for name in models.names():
-    cls = models.get_class(name)
-    shape = _TINY_SHAPES[cls.input_kind]
-    for i, variant in enumerate(cls.conformance_variants):
-      hp = {"input_shape": shape, **variant}
-      cases.append(pytest.param(name, hp, id=f"{name}-v{i}"))
-      if i == 0 and "num_classes" in cls.__dataclass_fields__:
-        cases.append(pytest.param(name, {**hp, "num_classes": 3}, id=f"{name}-v{i}-K3"))
-  return cases
-
-
-CASES = _cases()
+CASES = [pytest.param(name, hp, id=i) for name, hp, i in testlib.conformance_cases()]
 
 
 def _build(name, hp, seed=0):

@@ -17,6 +17,7 @@
 """
 
 import contextlib
+import dataclasses
 import functools
 import importlib
 import itertools
@@ -29,6 +30,30 @@ import numpy as np
 import ar_jax
 from ar_jax import models
 from ar_jax import sampling
+
+
+# ----------------------------------------------------------------- cases ----
+
+# The tiny input shape each `input_kind` is tested with.
+TINY_SHAPES = {"vector": (5,), "image": (2, 3, 1), "sequence": (5,)}
+
+
+def conformance_cases():
+  """(name, hparams, id) for every registered model and declared variant.
+
+  Every entry of a model's `conformance_variants`, at the tiny shape of its
+  `input_kind`; for discrete models the first variant also with num_classes=3.
+  """
+  cases = []
+  for name in models.names():
+    cls = models.get_class(name)
+    shape = TINY_SHAPES[cls.input_kind]
+    for i, variant in enumerate(cls.conformance_variants):
+      hp = {"input_shape": shape, **variant}
+      cases.append((name, hp, f"{name}-v{i}"))
+      if i == 0 and "num_classes" in {f.name for f in dataclasses.fields(cls)}:
+        cases.append((name, {**hp, "num_classes": 3}, f"{name}-v{i}-K3"))
+  return cases
 
 
 # ---------------------------------------------------------------- inputs ----
