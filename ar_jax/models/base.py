@@ -12,6 +12,10 @@ It defines:
   `[0, num_classes)` or a float relaxed one-hot `[B, *input_shape, K]` (the
   causality tests differentiate through the latter); use `self.one_hot(x)` to
   accept both. Real-valued `x` is float `[B, *input_shape]`.
+- `orderings()` -> int array `[M, D]`: the generation order(s), as flat indices
+  into the row-major flattened `input_shape`. Default: one natural order.
+  Models with M > 1 orderings (MADE mask ensembles) also take a keyword
+  `order_index` in `__call__` selecting one of them (may be a traced int).
 
 Bad input (`check_input`, called by `one_hot` and `log_prob`): a wrong shape, a
 float or bool array of the data's shape given to a discrete model, or an
@@ -22,10 +26,6 @@ when `x` is concrete (outside `jit`); inside `jit` values are unknown when the
 model is traced, so they are not checked: `one_hot` encodes such a value as NaN
 features and `log_prob` / `train_log_prob` of that example are NaN (the other
 examples of the batch are unaffected; the trainer skips non-finite steps).
-- `orderings()` -> int array `[M, D]`: the generation order(s), as flat indices
-  into the row-major flattened `input_shape`. Default: one natural order.
-  Models with M > 1 orderings (MADE mask ensembles) also take a keyword
-  `order_index` in `__call__` selecting one of them (may be a traced int).
 
 Optional, for fast generation: the cache protocol (`ar_jax.sample` takes the
 cached path when the class sets `supports_cache = True`; the defaults below
