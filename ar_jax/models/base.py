@@ -138,7 +138,7 @@ class ARModel(nn.Module):
             f"Cast real values with {name}.astype(jnp.float32); class indices need a "
             f"discrete model (e.g. 'made' with num_classes=K)")
       return
-    k = self.num_classes
+    k = self.distribution.num_classes  # models need not name the field num_classes
     expected = (f"integer class indices [B, *{shape}] with values in [0, {k}) or a float "
                 f"one-hot [B, *{shape}, {k}]")
     one_hot_shaped = x.ndim >= 1 and tuple(x.shape[1:]) == shape + (k,)
@@ -160,11 +160,11 @@ class ARModel(nn.Module):
     if isinstance(x, jax.core.Tracer) or not getattr(x, "is_fully_addressable", True):
       return  # Values unknown here (inside jit) or not all on this host.
     x_np = np.asarray(x)
-    bad = (x_np < 0) | (x_np >= self.num_classes)
+    bad = (x_np < 0) | (x_np >= self.distribution.num_classes)
     if not bad.any():
       return
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    k, lo, hi = self.num_classes, int(x_np.min()), int(x_np.max())
+    k, lo, hi = self.distribution.num_classes, int(x_np.min()), int(x_np.max())
     fix = (f"map the values into [0, {k}) (e.g. binarize 8-bit pixels with "
            f"({name} > 127).astype(jnp.int32))")
     if lo >= 0:  # More classes can hold large values, never negative ones.
