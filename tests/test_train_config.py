@@ -16,7 +16,13 @@ from ar_jax import main as launcher
 from ar_jax import models
 from ar_jax import sharding
 
-train_testlib.register_tiny_model()
+
+@pytest.fixture(autouse=True, scope="module")
+def _tiny_models():  # module scope: module-scoped fixtures train with it
+  with train_testlib.tiny_models():
+    yield
+
+
 MADE_CONFIG = os.path.join(train_testlib.ROOT, "experiments", "configs", "made_mnist.py")
 FVSBN_CONFIG = os.path.join(train_testlib.ROOT, "experiments", "configs", "fvsbn_mnist.py")
 

@@ -10,7 +10,11 @@ from ar_jax import experiment
 from ar_jax import sharding
 from ar_jax.data import pipeline
 
-train_testlib.register_tiny_model()
+
+@pytest.fixture(autouse=True, scope="module")
+def _tiny_models():  # module scope: module-scoped fixtures train with it
+  with train_testlib.tiny_models():
+    yield
 
 
 def test_eval_over_ragged_split_equals_full_array_mean():

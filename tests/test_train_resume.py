@@ -22,7 +22,11 @@ from ar_jax import optim
 from ar_jax import steps
 from ar_jax import train
 
-train_testlib.register_tiny_model()
+
+@pytest.fixture(autouse=True, scope="module")
+def _tiny_models():  # module scope: module-scoped fixtures train with it
+  with train_testlib.tiny_models():
+    yield
 
 
 def _config(**kw):

@@ -8,6 +8,7 @@ tests get a real multi-device (`--devices 8`) or multi-process run:
 """
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -20,15 +21,22 @@ import numpy as np
 from ar_jax import distributions
 from ar_jax.models import base
 
+import testlib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def register_tiny_model():
-  """Adds "tiny_ar" and "tiny_cond_ar" to the model registry (tests only)."""
-  from ar_jax import models  # pylint: disable=import-outside-toplevel
-  models._REGISTRY.setdefault("tiny_ar", "train_testlib:TinyAR")  # pylint: disable=protected-access
-  models._REGISTRY.setdefault("tiny_cond_ar", "train_testlib:TinyCondAR")  # pylint: disable=protected-access
+@contextlib.contextmanager
+def tiny_models():
+  """Registers "tiny_ar" and "tiny_cond_ar" inside the block (tests only).
+
+  Test modules use it through an autouse fixture, so the registry is never
+  edited at import time and nothing leaks into other modules.
+  """
+  with testlib.registered("tiny_ar", TinyAR), \
+      testlib.registered("tiny_cond_ar", TinyCondAR):
+    yield
 
 
 class TinyAR(base.ARModel):
@@ -185,10 +193,10 @@ def _main():
   if a.num_processes:
     sharding.maybe_initialize_distributed(f"localhost:{a.port}", a.num_processes,
                                           a.process_id)
-  register_tiny_model()
   config = apply_overrides(tiny_config(), json.loads(a.overrides))
-  results = train.train_and_evaluate(config, a.workdir)
-  state, _, step = load_state(config, a.workdir)
+  with tiny_models():
+    results = train.train_and_evaluate(config, a.workdir)
+    state, _, step = load_state(config, a.workdir)
   leaves = jax.tree_util.tree_leaves_with_path(state)
   arrays = {jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves}
   if jax.process_index() == 0 or a.num_processes:
