@@ -147,8 +147,10 @@ def ordering_pool(spec, num_dims, num_orderings, seed):
 @functools.lru_cache(maxsize=64)
 def _ordering_pool(spec, num_dims, num_orderings, seed):
   first = get_ordering(spec, num_dims, seed=seed)
-  rng = np.random.default_rng([seed, 1])
-  rest = [rng.permutation(num_dims) for _ in range(num_orderings - 1)]
+  rest = []
+  if num_orderings > 1:  # (a lone entry 0 needs no seed unless it is "random")
+    rng = np.random.default_rng([seed, 1])
+    rest = [rng.permutation(num_dims) for _ in range(num_orderings - 1)]
   return _frozen(np.stack([first] + rest))
 
 
