@@ -19,9 +19,14 @@ Exact ensemble evaluation: with M masks, `log_prob(x)` is
 log (1/M) sum_m p_m(x) (a logsumexp over masks), never an average of logits.
 
 Conditioning (`cond_classes` or `cond_size`): the cond features (a one-hot
-label or a float vector) feed every hidden layer, and with `direct` the
-outputs, through unmasked weights, as in conditional MADE: a cond input acts
-as an input of degree 0, seen by every unit.
+label or a float vector) feed every hidden layer, and with `direct` every
+output, through unmasked weights, as in conditional MADE (cond is seen by
+every hidden unit, like an input of degree 0). Without `direct`, the first
+dim of an ordering reaches no hidden unit (none has degree < 1), so its
+conditional ignores cond: use `direct=True` (as the MNIST configs do) for a
+fully conditional model. The cond weights live in their own submodules
+(`cond_0`, ..., `cond_direct`), so the x-weights of a conditional MADE are
+those of the unconditional one for the same init key.
 """
 
 from typing import Any
