@@ -270,3 +270,21 @@ def test_cond_errors_name_the_problem():
 def test_bad_cond_hparams_fail_at_construction(hp, match):
   with pytest.raises(ValueError, match=match):
     models.get("made", input_shape=(4,), **hp)
+
+
+@pytest.mark.parametrize("cond_classes", [0, 3])
+def test_init_through_any_method_gives_the_same_params(cond_classes):
+  # The ensemble runs the layers inside lax.map; params must still be created
+  # outside it (else they are leaked tracers), in __call__'s order.
+  model = models.get("made", input_shape=(5,), hidden_sizes=(8, 8), num_masks=3,
+                     order_agnostic=True, connectivity_agnostic=True, direct=True,
+                     cond_classes=cond_classes)
+  x = jnp.zeros((2, 5), jnp.int32)
+  kw = {"cond": jnp.array([0, 2])} if cond_classes else {}
+  ref = jax.jit(model.init)(jax.random.key(0), x, **kw)
+  for method, args in (("log_prob", ()), ("train_log_prob", (jax.random.key(1),))):
+    got = jax.jit(lambda k, m=method, a=args: model.init(k, x, *a, method=m, **kw))(
+        jax.random.key(0))
+    assert jax.tree.structure(got) == jax.tree.structure(ref)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+      np.testing.assert_array_equal(a, b)

@@ -263,6 +263,11 @@ class MADE(base.ARModel):
       out = self._forward(feats, degs, cond_BxC).reshape(shape)
       return self.sum_log_prob(out, x)
 
+    if self.is_initializing():
+      # The layers create their params on first call; inside lax.map they
+      # would be tracers of the map. Create them here, in __call__'s order.
+      one_mask([deg[0] for deg in pool])
+
     # lax.map, not vmap: one mask's [IN, OUT] masked kernels live at a time
     # (a vmap over 32 masks of a 2x8000 MADE would hold ~8 GB of them).
     lp_MxB = jax.lax.map(one_mask, pool)
