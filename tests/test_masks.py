@@ -1,6 +1,8 @@
 """Tests for ar_jax.masks: every mask builder is autoregressive, and the checker
 reports the exact offending connection when it is not."""
 
+import ast
+import pathlib
 import re
 
 import numpy as np
@@ -296,7 +298,6 @@ def test_causal_attention_mask():
 
 def test_docs_masks_md_error_message_is_current():
   """docs/masks.md shows captured checker output; it must match the code."""
-  import pathlib  # pylint: disable=import-outside-toplevel
   text = (pathlib.Path(__file__).parents[1] / "docs" / "masks.md").read_text()
   code = re.findall(r"```python\n(.*?)```", text, re.S)
   shown = re.findall(r"```text\n(.*?)```", text, re.S)
@@ -308,3 +309,33 @@ def test_docs_masks_md_error_message_is_current():
     exec(code[1], {"masks": M})  # pylint: disable=exec-used
   head = shown[1].split("  ...")[0]
   assert str(err.value).startswith(head)
+
+
+# ------------------------------------------------------------- the package
+
+
+_LAYERS = ["orderings", "check", "dense", "causal", "conv"]  # each may import only earlier ones
+
+
+def test_masks_modules_import_only_earlier_layers():
+  """No import cycles: ar_jax.masks.X imports only modules before X in _LAYERS."""
+  pkg = pathlib.Path(M.__file__).parent
+  assert sorted(p.stem for p in pkg.glob("*.py") if p.stem != "__init__") == sorted(_LAYERS)
+  for i, name in enumerate(_LAYERS):
+    tree = ast.parse((pkg / f"{name}.py").read_text())
+    used = set()
+    for node in ast.walk(tree):
+      if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ar_jax"):
+        parts = node.module.split(".")
+        used |= ({parts[2]} if len(parts) > 2 else {a.name for a in node.names})
+      elif isinstance(node, ast.Import):
+        assert not any(a.name.startswith("ar_jax") for a in node.names), name
+    assert used <= set(_LAYERS[:i]), f"masks/{name}.py imports {sorted(used)}"
+
+
+def test_public_names_and_conv_masks_alias():
+  from ar_jax import conv_masks  # pylint: disable=import-outside-toplevel
+  for name in M.__all__:
+    assert getattr(M, name) is not None
+  for name in conv_masks.__all__:
+    assert getattr(conv_masks, name) is getattr(M, name)

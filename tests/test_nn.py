@@ -1,6 +1,7 @@
 """Tests for ar_jax.nn: masked/causal layers respect their masks exactly
 (checked with Jacobians), weight norm is NaN-free, masks are never params."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,9 +105,9 @@ def test_call_time_mask_picked_by_traced_index():
 def test_masks_never_appear_in_variables():
   mm = M.made_masks(np.arange(5), (8,), seed=0, direct=True)
 
-  class Net(arnn.nn.Module):
+  class Net(nn.Module):
 
-    @arnn.nn.compact
+    @nn.compact
     def __call__(self, x):
       h = jax.nn.relu(arnn.MaskedDense(8, mm.hidden[0], weight_norm=True)(x))
       return arnn.MaskedDense(5, mm.output)(h) + arnn.MaskedDense(5, mm.direct,
@@ -199,9 +200,9 @@ def test_causal_conv1d_receptive_field_by_gradients(dilation, exclusive):
 def test_causal_conv1d_stack_checks_autoregressive():
   t_len = 10
 
-  class Stack(arnn.nn.Module):
+  class Stack(nn.Module):
 
-    @arnn.nn.compact
+    @nn.compact
     def __call__(self, x):
       x = arnn.CausalConv1D(4, 2, exclusive=True)(x)
       for d in (1, 2, 4):

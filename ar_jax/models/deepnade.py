@@ -28,7 +28,6 @@ experiments/configs/deepnade_mnist.py. The cached sampler runs the same step
 once per dim.
 """
 
-import functools
 from typing import Any, ClassVar
 
 import flax.linen as nn
@@ -39,17 +38,6 @@ import numpy as np
 from ar_jax import distributions
 from ar_jax import masks
 from ar_jax.models import base
-
-
-@functools.lru_cache(maxsize=64)
-def _ordering_pool(ordering, num_dims, num_orderings, seed):
-  first = masks.get_ordering(ordering, num_dims, seed=seed)
-  # A stream of its own, so that ordering="random" (drawn from `seed`) is not
-  # repeated as pool entry 1.
-  rng = np.random.default_rng([seed, 1])
-  pool = np.stack([first] + [rng.permutation(num_dims) for _ in range(num_orderings - 1)])
-  pool.flags.writeable = False
-  return pool
 
 
 def sample_observed(key, batch_size, num_dims):
@@ -154,7 +142,9 @@ class DeepNADE(base.ARModel):
     return distributions.for_classes(self.num_classes)
 
   def orderings(self):
-    return _ordering_pool(self.ordering, self.num_dims, int(self.num_orderings), self.seed)
+    # The convention of ar_jax.masks.orderings: entry 0 from `ordering`, the
+    # rest from their own stream of `seed` (cached, read-only).
+    return masks.ordering_pool(self.ordering, self.num_dims, int(self.num_orderings), self.seed)
 
   # ---- parameters ----
   def setup(self):

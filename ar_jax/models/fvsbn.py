@@ -44,7 +44,7 @@ class FVSBN(base.ARModel):
     return distributions.for_classes(self.num_classes)
 
   def orderings(self):
-    return masks.get_ordering(self.ordering, self.num_dims, seed=self.seed)[None]
+    return masks.ordering_pool(self.ordering, self.num_dims, 1, self.seed)
 
   @nn.compact
   def __call__(self, x, cond=None):

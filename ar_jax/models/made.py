@@ -10,11 +10,23 @@ Order- and connectivity-agnostic training (Sec. 4.2): the model keeps a fixed
 pool of `num_masks` degree assignments (orderings and/or hidden degrees); every
 training step draws one from the pool (`train_log_prob`). The pool is stored as
 small constant degree arrays and the masks are rebuilt inside the jitted
-program with `ar_jax.masks` (cheap comparisons, fused by XLA), so even a
-32-mask pool of a 784-8000-784 MADE adds no large constants.
+program with `ar_jax.masks` (cheap comparisons, fused by XLA), then passed to
+`ar_jax.nn.MaskedDense` at call time, so even a 32-mask pool of a 784-8000-784
+MADE adds no large constants. The pool is drawn by `masks.made_pool_v0`, the
+compat stream that keeps existing configs' masks bit for bit.
 
 Exact ensemble evaluation: with M masks, `log_prob(x)` is
 log (1/M) sum_m p_m(x) (a logsumexp over masks), never an average of logits.
+
+Conditioning (`cond_classes` or `cond_size`): the cond features (a one-hot
+label or a float vector) feed every hidden layer, and with `direct` every
+output, through unmasked weights, as in conditional MADE (cond is seen by
+every hidden unit, like an input of degree 0). Without `direct`, the first
+dim of an ordering reaches no hidden unit (none has degree < 1), so its
+conditional ignores cond: use `direct=True` (as the MNIST configs do) for a
+fully conditional model. The cond weights live in their own submodules
+(`cond_0`, ..., `cond_direct`), so the x-weights of a conditional MADE are
+those of the unconditional one for the same init key.
 """
 
 from typing import Any
@@ -26,11 +38,16 @@ import numpy as np
 
 from ar_jax import distributions
 from ar_jax import masks
+from ar_jax import nn as ar_nn
 from ar_jax.models import base
 
 
+def _is_count(value, low):
+  return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
+
+
 class MADE(base.ARModel):
-  """MADE for binary or K-class data.
+  """MADE for binary or K-class data, optionally class- or vector-conditional.
 
   Attributes:
     input_shape: shape of one example, e.g. (784,).
@@ -45,6 +62,9 @@ class MADE(base.ARModel):
     direct: add masked direct input->output connections.
     ordering: ordering spec for non-order-agnostic masks (see masks.get_ordering).
     seed: seed of the mask pool (degrees and orderings).
+    cond_classes: C > 0: `cond` is an int label [B] in [0, C), one-hot encoded.
+    cond_size: F > 0: `cond` is a float vector [B, F]. At most one of the two
+      is set; with both 0 the model is unconditional.
   """
   input_shape: tuple
   num_classes: int = 2
@@ -56,6 +76,8 @@ class MADE(base.ARModel):
   direct: bool = False
   ordering: Any = "natural"
   seed: int = 0
+  cond_classes: int = 0
+  cond_size: int = 0
 
   conformance_variants = (
       {"hidden_sizes": (24, 24), "direct": True},
@@ -63,38 +85,48 @@ class MADE(base.ARModel):
        "connectivity_agnostic": True},
   )
 
+  def __post_init__(self):
+    for name in ("cond_classes", "cond_size"):
+      if not _is_count(getattr(self, name), 0):
+        raise ValueError(f"MADE: {name} must be an int >= 0 (0 = no conditioning), "
+                         f"got {getattr(self, name)!r}")
+    if self.cond_classes and self.cond_size:
+      raise ValueError(
+          f"MADE: set at most one of cond_classes (int labels) and cond_size (float "
+          f"vectors), got cond_classes={self.cond_classes}, cond_size={self.cond_size}")
+    if self.is_conditional and not self.hidden_sizes and not self.direct:
+      raise ValueError("MADE: a conditional MADE needs hidden layers or direct=True "
+                       "(cond feeds the hidden layers and the direct connections), got "
+                       "hidden_sizes=() and direct=False")
+    super().__post_init__()
+
   @property
   def distribution(self):
     return distributions.for_classes(self.num_classes)
 
+  @property
+  def is_conditional(self):
+    return bool(self.cond_classes or self.cond_size)
+
   # ---- the mask pool, as degrees (static numpy, derived from hparams) ----
-  def _pool(self):
-    """Degrees per layer, each [M, n]: [inputs (D), hidden_1, ..., hidden_L]."""
+  def _pool_draws(self):
+    """(orders [M, D], hidden degrees per layer [M, H_l]), cached and read-only."""
     if self.num_masks < 1:
       raise ValueError(f"MADE: num_masks must be >= 1, got {self.num_masks}")
-    d, m = self.num_dims, self.num_masks
-    if d < 2:
+    if self.num_dims < 2:
       raise ValueError(f"MADE needs at least 2 dimensions, got input_shape {self.input_shape}")
-    rng = np.random.default_rng(self.seed)
-    orders, hidden = [], []
-    for i in range(m):
-      # Entry 0 always uses `ordering`, so a 1-mask MADE is the classic model.
-      orders.append(rng.permutation(d) if (self.order_agnostic and i > 0)
-                    else masks.get_ordering(self.ordering, d, seed=self.seed))
-      if i == 0 or self.connectivity_agnostic:
-        degs, low = [], 1
-        for h in self.hidden_sizes:
-          degs.append(masks.hidden_degrees(
-              h, d, method=self.hidden_degrees, seed=int(rng.integers(2**31)),
-              min_degree=low))
-          low = int(degs[-1].min())
-      hidden.append(degs)
-    inputs = np.stack([masks.input_degrees(o) for o in orders])
-    return [inputs] + [np.stack([hd[l] for hd in hidden]) for l in range(len(self.hidden_sizes))]
+    return masks.made_pool_v0(
+        self.ordering, self.num_dims, self.hidden_sizes, self.num_masks, seed=self.seed,
+        method=self.hidden_degrees, order_agnostic=self.order_agnostic,
+        connectivity_agnostic=self.connectivity_agnostic)
+
+  def _pool(self):
+    """Degrees per layer, each [M, n]: [inputs (D), hidden_1, ..., hidden_L]."""
+    orders, hidden = self._pool_draws()
+    return [np.stack([masks.input_degrees(o) for o in orders])] + list(hidden)
 
   def orderings(self):
-    deg_MxD = self._pool()[0]
-    return np.argsort(deg_MxD, axis=1)  # degree = position + 1
+    return self._pool_draws()[0]
 
   # ---- network ----
   def _masks(self, degrees):
@@ -108,26 +140,42 @@ class MADE(base.ARModel):
     direct = masks.output_mask(deg_in, deg_out) if self.direct else None
     return hidden, out, direct
 
-  def _forward(self, feats_BxF, layer_params, degrees):
+  def setup(self):
+    d, p = self.num_dims, self.distribution.num_params
+    he = nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
+    # The masked layers share MADE's own scope, so their params keep the flat
+    # names kernel_0, bias_0, ..., direct_kernel and, drawn in that order
+    # from the same rng stream, the same initial values as before the layer
+    # library. Masks are passed at call time (rebuilt from traced degrees).
+    widths = list(self.hidden_sizes) + [d * p]
+    self.layers = [ar_nn.MaskedDense(w, kernel_init=he, kernel_name=f"kernel_{i}",
+                                     bias_name=f"bias_{i}") for i, w in enumerate(widths)]
+    shared = list(self.layers)
+    if self.direct:
+      self.direct_layer = ar_nn.MaskedDense(
+          d * p, use_bias=False, kernel_init=nn.initializers.zeros, kernel_name="direct_kernel")
+      shared.append(self.direct_layer)
+    for layer in shared:
+      nn.share_scope(self, layer)
+    if self.is_conditional:
+      # Unmasked cond weights, in submodules of their own ("cond_0", ...): their
+      # rngs do not shift the x-weights', which equal the unconditional model's.
+      self.cond = [nn.Dense(w, use_bias=False, kernel_init=he) for w in self.hidden_sizes]
+      if self.direct:
+        self.cond_direct = nn.Dense(d * p, use_bias=False, kernel_init=nn.initializers.zeros)
+
+  def _forward(self, feats_BxF, degrees, cond_BxC):
     hidden, out_mask, direct_mask = self._masks(degrees)
     h = feats_BxF
-    for (kernel, bias), mask in zip(layer_params[:-1], hidden):
-      h = jax.nn.relu(h @ (kernel * mask) + bias[None])
-    kernel, bias = layer_params[-1]
-    out = h @ (kernel * out_mask) + bias[None]
+    for i, mask in enumerate(hidden):
+      a = self.layers[i](h, mask=mask)
+      h = jax.nn.relu(a if cond_BxC is None else a + self.cond[i](cond_BxC))
+    out = self.layers[-1](h, mask=out_mask)
     if direct_mask is not None:
-      out = out + feats_BxF @ (self.direct_kernel * direct_mask)
+      out = out + self.direct_layer(feats_BxF, mask=direct_mask)
+      if cond_BxC is not None:
+        out = out + self.cond_direct(cond_BxC)
     return out
-
-  def setup(self):
-    d, k1, p = self.num_dims, self.num_classes - 1, self.distribution.num_params
-    sizes = [d * k1] + list(self.hidden_sizes) + [d * p]
-    init = nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
-    self.layer_params = [
-        (self.param(f"kernel_{i}", init, (a, b)), self.param(f"bias_{i}", nn.initializers.zeros, (b,)))
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
-    if self.direct:
-      self.direct_kernel = self.param("direct_kernel", nn.initializers.zeros, (d * k1, d * p))
 
   def _features(self, x):
     return self.one_hot(x)[..., 1:].reshape(x.shape[0], -1)
@@ -135,39 +183,102 @@ class MADE(base.ARModel):
   def _out_shape(self, b):
     return (b,) + tuple(self.input_shape) + (self.distribution.num_params,)
 
+  # ---- conditioning input ----
+  def _cond_desc(self):
+    if self.cond_classes:
+      return f"int labels [B] in [0, {self.cond_classes})"
+    return f"float vectors [B, {self.cond_size}]"
+
+  def check_cond(self, cond, batch_size):
+    """Raises a ValueError naming the problem unless `cond` suits this model.
+
+    Shapes and dtypes are checked always (inside `jit` too); label values only
+    when `cond` is concrete. Inside `jit` a label outside [0, cond_classes)
+    makes that example's outputs and log-prob NaN (see `_cond_features`).
+    """
+    name = f"MADE(cond_classes={self.cond_classes}, cond_size={self.cond_size})"
+    if not self.is_conditional:
+      if cond is not None:
+        raise ValueError(
+            f"{name} is unconditional but got cond of shape {tuple(jnp.shape(cond))}: drop "
+            "cond, or build the model with cond_classes=C (int labels) or cond_size=F "
+            "(float vectors)")
+      return
+    if cond is None:
+      raise ValueError(f"{name} is conditional: pass cond=, {self._cond_desc()} (one per "
+                       "example)")
+    if not hasattr(cond, "dtype"):
+      cond = np.asarray(cond)  # lists, scalars
+    shape, dtype = tuple(cond.shape), cond.dtype
+    want = (batch_size,) if self.cond_classes else (batch_size, self.cond_size)
+    kind = jnp.integer if self.cond_classes else jnp.floating
+    if shape != want or not jnp.issubdtype(dtype, kind):
+      cast = ".astype(jnp.int32)" if self.cond_classes else ".astype(jnp.float32)"
+      raise ValueError(f"{name}: cond must be {self._cond_desc()} with B = {batch_size} "
+                       f"(the batch of x), got {dtype} of shape {shape} (cast with cond{cast} "
+                       "if only the dtype is wrong)")
+    if (self.cond_classes and not isinstance(cond, jax.core.Tracer)
+        and getattr(cond, "is_fully_addressable", True)):
+      c = np.asarray(cond)
+      bad = (c < 0) | (c >= self.cond_classes)
+      if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}: cond label {int(c[i])} of example {i} is outside "
+                         f"[0, {self.cond_classes}) ({int(bad.sum())} such label(s)); "
+                         f"labels are class indices 0..{self.cond_classes - 1}")
+
+  def _cond_features(self, cond, batch_size):
+    """Float [B, C or F] features of a checked `cond`, or None if unconditional."""
+    self.check_cond(cond, batch_size)
+    if not self.is_conditional:
+      return None
+    if self.cond_size:
+      return jnp.asarray(cond, jnp.float32)
+    cond = jnp.asarray(cond)
+    # Inside jit labels cannot be checked: an out-of-range one gives NaN
+    # features (so NaN outputs), never a silent all-zero "no class".
+    valid = (cond >= 0) & (cond < self.cond_classes)
+    return jnp.where(valid[:, None], nn.one_hot(cond, self.cond_classes, dtype=jnp.float32),
+                     jnp.nan)
+
+  # ---- likelihood ----
   def __call__(self, x, cond=None, order_index=0):
     """Output params [B, *input_shape, P] under pool entry `order_index`."""
-    self.check_unconditional(cond)
+    cond_BxC = self._cond_features(cond, x.shape[0])
     degrees = [jnp.asarray(deg)[order_index] for deg in self._pool()]
-    out = self._forward(self._features(x), self.layer_params, degrees)
+    out = self._forward(self._features(x), degrees, cond_BxC)
     return out.reshape(self._out_shape(x.shape[0]))
 
   def log_prob(self, x, cond=None, order_index=None):
     """[B] nats. With M > 1 masks and order_index=None: the exact ensemble."""
-    self.check_unconditional(cond)
     if order_index is not None or self.num_masks == 1:
-      return self._log_prob_one(x, 0 if order_index is None else order_index)
+      return self._log_prob_one(x, cond, 0 if order_index is None else order_index)
     self.check_input(x)
+    cond_BxC = self._cond_features(cond, x.shape[0])
     pool = [jnp.asarray(deg) for deg in self._pool()]
     feats = self._features(x)
     shape = self._out_shape(x.shape[0])
 
     def one_mask(degs):
-      out = self._forward(feats, self.layer_params, degs).reshape(shape)
+      out = self._forward(feats, degs, cond_BxC).reshape(shape)
       return self.sum_log_prob(out, x)
+
+    if self.is_initializing():
+      # The layers create their params on first call; inside lax.map they
+      # would be tracers of the map. Create them here, in __call__'s order.
+      one_mask([deg[0] for deg in pool])
 
     # lax.map, not vmap: one mask's [IN, OUT] masked kernels live at a time
     # (a vmap over 32 masks of a 2x8000 MADE would hold ~8 GB of them).
     lp_MxB = jax.lax.map(one_mask, pool)
     return jax.nn.logsumexp(lp_MxB, axis=0) - jnp.log(self.num_masks)
 
-  def _log_prob_one(self, x, order_index):
+  def _log_prob_one(self, x, cond, order_index):
     self.check_input(x)
-    return self.sum_log_prob(self(x, order_index=order_index), x)
+    return self.sum_log_prob(self(x, cond=cond, order_index=order_index), x)
 
   def train_log_prob(self, x, key, cond=None):
     """Order/connectivity-agnostic training: one pool entry drawn per step."""
-    self.check_unconditional(cond)
     if self.num_masks == 1:
-      return self._log_prob_one(x, 0)
-    return self._log_prob_one(x, jax.random.randint(key, (), 0, self.num_masks))
+      return self._log_prob_one(x, cond, 0)
+    return self._log_prob_one(x, cond, jax.random.randint(key, (), 0, self.num_masks))

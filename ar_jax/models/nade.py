@@ -166,9 +166,8 @@ class TiedNADEBase(base.ARModel):
     super().__post_init__()
 
   def orderings(self):
-    if self.ordering is None:
-      return np.arange(self.num_dims)[None]
-    return masks.get_ordering(self.ordering, self.num_dims, seed=self.seed)[None]
+    return masks.ordering_pool(
+        "natural" if self.ordering is None else self.ordering, self.num_dims, 1, self.seed)
 
   def _rho(self):
     return None

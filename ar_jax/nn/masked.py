@@ -1,9 +1,11 @@
-"""Masked and causal Flax layers for autoregressive models.
+"""Masked layers: one way to declare masked (and weight-normed) weights.
 
 Masks (from `ar_jax.masks`) are constant data, held as a plain module attribute
-or passed at call time, and applied as `kernel * mask`: they never appear in
-`params`, so `model.init` yields only the 'params' collection. Masked weights
-get exactly zero gradient, so they stay whatever they were initialized to and
+or passed at call time (possibly traced, e.g. picked from a MADE pool), and
+applied as `kernel * mask` by `masked_kernel`, which every layer here and in
+`ar_jax.nn.causal` uses to declare its kernel. Masks never appear in `params`,
+so `model.init` yields only the 'params' collection. Masked weights get
+exactly zero gradient, so they stay whatever they were initialized to and
 never matter.
 
 Weight normalization (`weight_norm=True`, Salimans & Kingma 2016) uses
@@ -20,9 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ar_jax import masks as masks_lib
-
-_default_kernel_init = nn.initializers.lecun_normal()
+DEFAULT_KERNEL_INIT = nn.initializers.lecun_normal()
 
 
 def _check_mask(layer, mask, expected, what):
@@ -32,18 +32,30 @@ def _check_mask(layer, mask, expected, what):
         f"got {tuple(np.shape(mask))}")
 
 
-def _check_rank(layer, x, rank, layout):
+def check_rank(layer, x, rank, layout):
+  """Raises a readable error unless x has `rank` axes (`layout` names them)."""
   if x.ndim != rank:
     raise ValueError(f"{layer}: x must be {rank}-D {layout}, got shape {tuple(x.shape)}")
 
 
-def _kernel(module, shape, mask, norm_axes):
-  """Creates the kernel params and returns kernel * mask (weight-normed if asked)."""
-  v = module.param("kernel", module.kernel_init, shape, module.param_dtype)
+def masked_kernel(module, shape, mask, norm_axes, *, name="kernel", scale_name="scale"):
+  """Declares a kernel param of `module` and returns kernel * mask.
+
+  Args:
+    module: the layer; reads its `kernel_init`, `param_dtype`, `weight_norm`.
+    shape: kernel shape, output units last.
+    mask: array broadcastable to `shape` (bool or float, may be traced), or
+      None for an unmasked kernel.
+    norm_axes: the axes weight norm sums over (all but the last).
+    name, scale_name: param names of the kernel and of the weight-norm scale.
+  Returns:
+    The effective kernel, weight-normed if `module.weight_norm`.
+  """
+  v = module.param(name, module.kernel_init, shape, module.param_dtype)
   vm = v if mask is None else v * jnp.asarray(mask, v.dtype)
   if not module.weight_norm:
     return vm
-  scale = module.param("scale", nn.initializers.ones, (shape[-1],), module.param_dtype)
+  scale = module.param(scale_name, nn.initializers.ones, (shape[-1],), module.param_dtype)
   sq = jnp.sum(vm * vm, axis=norm_axes, keepdims=True)
   # Both `where`s are needed: rsqrt(0) is inf, and its gradient would turn
   # into NaN even in the branch that is not selected.
@@ -52,10 +64,11 @@ def _kernel(module, shape, mask, norm_axes):
   return vm * inv_norm * scale.reshape((1,) * (len(shape) - 1) + (-1,))
 
 
-def _add_bias(module, y):
+def add_bias(module, y, *, name="bias"):
+  """Declares `module`'s bias [features] (if `module.use_bias`) and adds it to y."""
   if not module.use_bias:
     return y
-  b = module.param("bias", module.bias_init, (module.features,), module.param_dtype)
+  b = module.param(name, module.bias_init, (module.features,), module.param_dtype)
   return y + b.astype(y.dtype).reshape((1,) * (y.ndim - 1) + (-1,))
 
 
@@ -67,15 +80,21 @@ class MaskedDense(nn.Module):
     mask: [IN, OUT] array (bool or float), or None to pass one at call time
       (e.g. a mask picked by a traced index from a stacked pool).
     use_bias, weight_norm: see module docstring.
+    kernel_name, bias_name, scale_name: param names. Only a layer that shares
+      its parent's scope (`flax.linen.share_scope`) needs others: MADE keeps
+      its flat `kernel_0`, `bias_0`, ... params, and their values, that way.
   """
   features: int
   mask: Any = None
   use_bias: bool = True
   weight_norm: bool = False
-  kernel_init: Callable = _default_kernel_init
+  kernel_init: Callable = DEFAULT_KERNEL_INIT
   bias_init: Callable = nn.initializers.zeros
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
+  kernel_name: str = "kernel"
+  bias_name: str = "bias"
+  scale_name: str = "scale"
 
   @nn.compact
   def __call__(self, x, mask=None):
@@ -86,10 +105,11 @@ class MaskedDense(nn.Module):
                        "pass mask= at call time)")
     in_features = x.shape[-1]
     _check_mask("MaskedDense", mask, (in_features, self.features), "(in_features, features)")
-    kernel = _kernel(self, (in_features, self.features), mask, (0,))
+    kernel = masked_kernel(self, (in_features, self.features), mask, (0,),
+                           name=self.kernel_name, scale_name=self.scale_name)
     y = jax.lax.dot_general(x.astype(self.dtype), kernel.astype(self.dtype),
                             (((x.ndim - 1,), (0,)), ((), ())))
-    return _add_bias(self, y)
+    return add_bias(self, y, name=self.bias_name)
 
 
 def _pair(kernel_size):
@@ -119,7 +139,7 @@ class MaskedConv2D(nn.Module):
   mask: Any = None
   use_bias: bool = True
   weight_norm: bool = False
-  kernel_init: Callable = _default_kernel_init
+  kernel_init: Callable = DEFAULT_KERNEL_INIT
   bias_init: Callable = nn.initializers.zeros
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
@@ -127,75 +147,15 @@ class MaskedConv2D(nn.Module):
   @nn.compact
   def __call__(self, x, mask=None):
     """Args: x [B, H, W, Cin]; mask: overrides `self.mask`. Returns [B, H, W, Cout]."""
-    _check_rank("MaskedConv2D", x, 4, "[B, H, W, C]")
+    check_rank("MaskedConv2D", x, 4, "[B, H, W, C]")
     kh, kw = _pair(self.kernel_size)
     shape = (kh, kw, x.shape[-1], self.features)
     mask = self.mask if mask is None else mask
     if mask is not None:
       _check_mask("MaskedConv2D", mask, shape, "(kh, kw, in_channels, features)")
-    kernel = _kernel(self, shape, mask, (0, 1, 2))
+    kernel = masked_kernel(self, shape, mask, (0, 1, 2))
     y = jax.lax.conv_general_dilated(
         x.astype(self.dtype), kernel.astype(self.dtype), window_strides=(1, 1),
         padding=((kh // 2, kh // 2), (kw // 2, kw // 2)),
         dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    return _add_bias(self, y)
-
-
-def causal_shift(x, axis=1):
-  """Shifts x by one step along `axis`, zero-filling the start: out[t] = x[t-1]."""
-  pad = [(0, 0)] * x.ndim
-  pad[axis] = (1, 0)
-  return jax.lax.slice_in_dim(jnp.pad(x, pad), 0, x.shape[axis], axis=axis)
-
-
-def down_shift(x):
-  """[B, H, W, C] -> row i holds input row i-1 (row 0 zeros); Gated PixelCNN."""
-  _check_rank("down_shift", x, 4, "[B, H, W, C]")
-  return causal_shift(x, axis=1)
-
-
-class CausalConv1D(nn.Module):
-  """Dilated causal 1-D convolution on [B, T, C] (WaveNet).
-
-  Left-pads by (kernel_size - 1) * dilation so output t depends on inputs
-  t, t - d, ..., t - (k-1) d. With `exclusive=True` the input is first shifted
-  right by one step (`causal_shift`), so output t sees only inputs < t: use it
-  for the first layer on raw data.
-  """
-  features: int
-  kernel_size: int
-  dilation: int = 1
-  exclusive: bool = False
-  use_bias: bool = True
-  weight_norm: bool = False
-  kernel_init: Callable = _default_kernel_init
-  bias_init: Callable = nn.initializers.zeros
-  dtype: Any = jnp.float32
-  param_dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x):
-    """Args: x [B, T, Cin]. Returns [B, T, features]."""
-    _check_rank("CausalConv1D", x, 3, "[B, T, C]")
-    left, right = masks_lib.causal_conv1d_padding(self.kernel_size, self.dilation)
-    if self.exclusive:
-      x = causal_shift(x, axis=1)
-    kernel = _kernel(self, (self.kernel_size, x.shape[-1], self.features), None, (0, 1))
-    y = jax.lax.conv_general_dilated(
-        x.astype(self.dtype), kernel.astype(self.dtype), window_strides=(1,),
-        padding=((left, right),), rhs_dilation=(self.dilation,),
-        dimension_numbers=("NWC", "WIO", "NWC"))
-    return _add_bias(self, y)
-
-
-def gated_activation(x):
-  """tanh(a) * sigmoid(b) where [a, b] splits the last axis of x in half."""
-  if x.shape[-1] % 2:
-    raise ValueError(
-        f"gated_activation: last axis of x must be even, got shape {tuple(x.shape)}")
-  a, b = jnp.split(x, 2, axis=-1)
-  return jnp.tanh(a) * jax.nn.sigmoid(b)
-
-
-__all__ = ["CausalConv1D", "MaskedConv2D", "MaskedDense", "causal_shift", "down_shift",
-           "gated_activation"]
+    return add_bias(self, y)

@@ -1,0 +1,152 @@
+"""Dense autoregressive masks: MADE (from degrees) and triangular.
+
+A dense mask is bool [IN, OUT]: entry [i, o] lets input i reach output o.
+Multi-feature dims: input features are flattened from [D, K] (feature d*K + k
+has dim d), outputs from [D, P] (unit d*P + p has dim d).
+"""
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from ar_jax.masks import orderings
+from ar_jax.masks.orderings import positive_int
+
+
+def _deg(degrees):
+  # numpy and jax arrays pass through, so MADE can rebuild masks from traced
+  # degrees inside jit (a mask pool picked by a traced index).
+  return degrees if hasattr(degrees, "ndim") else np.asarray(degrees)
+
+
+def hidden_mask(in_degrees, out_degrees):
+  """bool [IN, OUT]: True iff out_degree >= in_degree (input/hidden -> hidden)."""
+  return _deg(in_degrees)[:, None] <= _deg(out_degrees)[None, :]
+
+
+def output_mask(in_degrees, out_degrees):
+  """bool [IN, OUT]: True iff out_degree > in_degree (anything -> output)."""
+  return _deg(in_degrees)[:, None] < _deg(out_degrees)[None, :]
+
+
+class MadeMasks(NamedTuple):
+  """Masks of one MADE network (all bool).
+
+  hidden: per hidden layer, [D*input_features, H1], [H1, H2], ...
+  output: [H_last, D*output_params] ([D*input_features, ...] with no hidden).
+  direct: [D*input_features, D*output_params] input->output skip, or None.
+  input_degrees: [D], position + 1 of every dim.
+  """
+  hidden: list
+  output: np.ndarray
+  direct: Optional[np.ndarray]
+  input_degrees: np.ndarray
+
+
+def _check_made_args(num_dims, hidden_sizes, hidden, input_features, output_params):
+  positive_int(input_features, "input_features")
+  positive_int(output_params, "output_params")
+  for h in hidden_sizes:
+    positive_int(h, f"hidden_sizes entry (in {tuple(hidden_sizes)!r})")
+  if hidden not in ("random", "even"):
+    raise ValueError(f"hidden must be 'random' or 'even', got {hidden!r}")
+  if hidden_sizes and num_dims < 2:
+    raise ValueError(f"made_masks: hidden layers need an ordering of >= 2 dims, got "
+                     f"{num_dims} (use hidden_sizes=() for a single dim)")
+
+
+def masks_from_degrees(input_degrees_D, hidden_degrees, *, input_features=1,
+                       output_params=1, direct=False):
+  """`MadeMasks` of one MADE from its degrees (input [D], one array per layer)."""
+  deg = np.asarray(input_degrees_D)
+  prev = in_deg = np.repeat(deg, input_features)
+  hidden_masks = []
+  for m in hidden_degrees:
+    hidden_masks.append(hidden_mask(prev, m))
+    prev = m
+  out_deg = np.repeat(deg, output_params)
+  return MadeMasks(
+      hidden=hidden_masks,
+      output=output_mask(prev, out_deg),
+      direct=output_mask(in_deg, out_deg) if direct else None,
+      input_degrees=deg)
+
+
+def made_masks(ordering, hidden_sizes, *, hidden="random", seed=0, input_features=1,
+               output_params=1, direct=False):
+  """Builds the masks of a MADE for one ordering.
+
+  Each hidden layer's degrees are drawn with `min_degree` = the minimum degree
+  of the previous layer (MADE paper), so every unit has at least one input.
+
+  Args:
+    ordering: permutation of range(D).
+    hidden_sizes: sequence of hidden layer widths; () maps inputs to outputs.
+    hidden: "random" or "even", see `hidden_degrees`.
+    seed: seed of the random degrees; all layers are drawn in turn from
+      `np.random.default_rng(seed)` (`orderings.chained_hidden_degrees`).
+    input_features: K features per input dim (e.g. one-hot classes).
+    output_params: P output units per dim.
+    direct: also build an input->output skip mask.
+  Returns:
+    A `MadeMasks`.
+  """
+  deg = orderings.input_degrees(ordering)
+  _check_made_args(deg.size, hidden_sizes, hidden, input_features, output_params)
+  degrees = orderings.chained_hidden_degrees(hidden_sizes, deg.size, method=hidden, seed=seed)
+  return masks_from_degrees(deg, degrees, input_features=input_features,
+                            output_params=output_params, direct=direct)
+
+
+def made_mask_pool(num_dims, hidden_sizes, num_masks, *, ordering="natural",
+                   order_agnostic=True, connectivity_agnostic=True, hidden="random", seed=0,
+                   input_features=1, output_params=1, direct=False):
+  """`num_masks` MADE mask sets for ensembles / order-agnostic training.
+
+  Drawn by the seeding convention of `ar_jax.masks.orderings`: orderings from
+  `ordering_pool`, hidden degrees from `degree_pool`.
+
+  Args:
+    num_dims: D.
+    hidden_sizes, hidden, input_features, output_params, direct: as `made_masks`.
+    num_masks: M >= 1.
+    ordering: the ordering spec of entry 0 (`get_ordering`; "random" uses `seed`).
+    order_agnostic: entries 1..M-1 get random orderings; if False every
+      entry uses entry 0's.
+    connectivity_agnostic: every entry draws its own hidden degrees; if False
+      all share entry 0's (degrees are positions, so sharing them across
+      orderings is valid).
+    seed: int; the pool is a deterministic function of it.
+  Returns:
+    A list of M `MadeMasks`.
+  """
+  positive_int(num_masks, "num_masks")
+  orders = orderings.ordering_pool(ordering, num_dims, num_masks if order_agnostic else 1, seed)
+  _check_made_args(num_dims, hidden_sizes, hidden, input_features, output_params)
+  degrees = orderings.degree_pool(hidden_sizes, num_dims, num_masks, seed=seed, method=hidden,
+                                  connectivity_agnostic=connectivity_agnostic)
+  return [masks_from_degrees(orderings.input_degrees(orders[m if order_agnostic else 0]),
+                             [d[m] for d in degrees], input_features=input_features,
+                             output_params=output_params, direct=direct)
+          for m in range(num_masks)]
+
+
+def stack_made_masks(pool):
+  """Stacks a list of `MadeMasks` along a new leading [M] axis."""
+  if not pool:
+    raise ValueError("stack_made_masks: pool must be a non-empty list of MadeMasks")
+  shapes = {(tuple(p.output.shape), tuple(h.shape for h in p.hidden),
+             None if p.direct is None else p.direct.shape) for p in pool}
+  if len(shapes) != 1:
+    raise ValueError(f"stack_made_masks: all masks must have the same shapes, got {shapes}")
+  return MadeMasks(
+      hidden=[np.stack([p.hidden[i] for p in pool]) for i in range(len(pool[0].hidden))],
+      output=np.stack([p.output for p in pool]),
+      direct=None if pool[0].direct is None else np.stack([p.direct for p in pool]),
+      input_degrees=np.stack([p.input_degrees for p in pool]))
+
+
+def triangular_mask(ordering):
+  """bool [D, D]: [j, i] True iff dim j is strictly before dim i (FVSBN, NADE)."""
+  pos = orderings.positions(ordering)
+  return pos[:, None] < pos[None, :]
