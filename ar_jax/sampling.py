@@ -60,6 +60,11 @@ def sample(model, variables, rng, num_samples, *, cond=None, temperature=1.0,
     x_init = jnp.zeros(shape, dtype)
     known = jnp.zeros(shape, bool)
   else:
+    if model.is_discrete and not jnp.issubdtype(jnp.result_type(x_init), jnp.integer):
+      raise ValueError(
+          f"x_init must hold integer class indices for the discrete "
+          f"{type(model).__name__}, got {jnp.result_type(x_init)}; cast it with "
+          "x_init.astype(jnp.int32) (a float cast would silently truncate)")
     x_init = jnp.asarray(x_init, dtype)
     known = jnp.broadcast_to(jnp.asarray(known, bool), shape) if (
         jnp.shape(known) == tuple(model.input_shape)) else jnp.asarray(known, bool)
@@ -67,7 +72,12 @@ def sample(model, variables, rng, num_samples, *, cond=None, temperature=1.0,
       raise ValueError(
           f"x_init and known must have shape {shape} (known may also be "
           f"{tuple(model.input_shape)}), got {x_init.shape} and {known.shape}")
+    # Outside jit the given values are concrete: the model's own check names
+    # an out-of-range class now, instead of a NaN or a wrong sample later.
+    model.check_input(jnp.where(known, x_init, jnp.zeros_like(x_init)), name="x_init")
   _check_cond(cond, num_samples)
+  if hasattr(model, "check_cond"):  # models with conditioning inputs check cond values
+    model.check_cond(cond, num_samples)
   cached = bool(use_cache and has_cache(model))
   return _sample_jit(model, variables, rng, x_init, known, cond,
                      jnp.asarray(temperature, jnp.float32), cached)

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import ar_jax
 from ar_jax import models
 
 import testlib
@@ -149,3 +150,34 @@ def test_unknown_hparam_lists_only_hyperparameters(name):
   for not_hp in ("conformance_variants", "input_kind", "parent", "name"):
     assert not_hp not in accepted, msg
   assert "did you mean 'input_shape' for 'input_shap'?" in msg, msg
+
+
+@pytest.mark.parametrize("name,hp", DISCRETE)
+def test_sampler_checks_given_values_before_jit(name, hp):
+  """Completion input: an out-of-range or float x_init fails before anything runs."""
+  model, variables = _model(name, hp)
+  x_init = np.zeros((2,) + tuple(model.input_shape), np.int32)
+  known = np.zeros(model.input_shape, bool)
+  known.flat[0] = True
+  x_init.reshape(2, -1)[1, 0] = model.num_classes  # one known value out of range
+  with pytest.raises(ValueError, match=r"x_init has value .* outside \[0, num_classes\)"):
+    ar_jax.sample(model, variables, jax.random.key(0), 2, x_init=x_init, known=known)
+  with pytest.raises(ValueError, match="integer class indices"):
+    ar_jax.sample(model, variables, jax.random.key(0), 2,
+                  x_init=x_init.astype(np.float32), known=known)
+  # An out-of-range value at an unknown (sampled) position is never read.
+  unknown = x_init.copy()
+  unknown.reshape(2, -1)[1, 0] = 0
+  unknown.reshape(2, -1)[1, -1] = model.num_classes + 5
+  out = ar_jax.sample(model, variables, jax.random.key(0), 2, x_init=unknown, known=known)
+  assert np.all((np.asarray(out) >= 0) & (np.asarray(out) < model.num_classes))
+
+
+def test_sampler_checks_cond_labels_before_jit():
+  model = models.get("made", input_shape=(4,), hidden_sizes=(8,), cond_classes=3, direct=True)
+  variables = model.init(jax.random.key(0), jnp.zeros((2, 4), jnp.int32),
+                         cond=jnp.zeros((2,), jnp.int32))
+  with pytest.raises(ValueError, match="cond"):
+    ar_jax.sample(model, variables, jax.random.key(0), 2, cond=jnp.array([0, 3]))
+  with pytest.raises(ValueError, match="conditional"):
+    ar_jax.sample(model, variables, jax.random.key(0), 2)
