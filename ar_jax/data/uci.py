@@ -33,7 +33,6 @@ averaged over the 10 folds (experiments/reproduce_uci.py).
 """
 
 import dataclasses
-import glob
 import os
 import shutil
 import subprocess
@@ -155,25 +154,12 @@ def get_spec(name):
 # --- Fetching and reading --------------------------------------------------
 
 def _apt_download(tmp):
-  hint = ("Ionosphere and Boston come from the Debian package r-cran-mlbench "
-          "(amd64). Without apt (or on another architecture), fetch "
-          f"{MLBENCH_DEB.filename} by hand (`apt-get download "
-          f"{MLBENCH_APT_PACKAGE}` on an amd64 Debian 12) and put it in the "
-          "downloads/ dir.")
-  if shutil.which("apt-get") is None:
-    raise RuntimeError("apt-get not found. " + hint)
-  # apt-get download needs package lists; refresh them only when it fails.
-  cmd = ["apt-get", "download", MLBENCH_APT_PACKAGE]
-  proc = sources._run(cmd, tmp, hint)  # pylint: disable=protected-access
-  if proc.returncode != 0:
-    sources._run(["apt-get", "update"], tmp, hint)  # pylint: disable=protected-access
-    proc = sources._run(cmd, tmp, hint)  # pylint: disable=protected-access
-  debs = glob.glob(os.path.join(tmp, "*.deb"))
-  if proc.returncode != 0 or len(debs) != 1:
-    raise RuntimeError(f"apt-get download {MLBENCH_APT_PACKAGE} failed (exit "
-                       f"{proc.returncode}; `apt-get update` may need root):\n"
-                       f"{proc.stderr[-2000:]}\n{hint}")
-  return debs[0]
+  return sources.apt_download(MLBENCH_APT_PACKAGE, tmp, (
+      "Ionosphere and Boston come from the Debian package r-cran-mlbench "
+      "(amd64). Without apt (or on another architecture), fetch "
+      f"{MLBENCH_DEB.filename} by hand (`apt-get download "
+      f"{MLBENCH_APT_PACKAGE}` on an amd64 Debian 12) and put it in the "
+      "downloads/ dir."))
 
 
 def fetch_mlbench_deb(downloads_dir, *, allow_fetch=True):
