@@ -14,6 +14,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
+import compare_revisions  # pylint: disable=wrong-import-position
 import model_speed  # pylint: disable=wrong-import-position
 import train_throughput  # pylint: disable=wrong-import-position
 from ar_jax import models  # pylint: disable=wrong-import-position
@@ -39,3 +40,8 @@ def test_train_throughput_bench_runs_a_config():
   r = train_throughput.bench(c, seconds=0.2, warmup_dispatches=1)
   assert r["measured_steps"] >= 1 and r["steps_per_sec"] > 0
   assert r["examples_per_sec"] == r["steps_per_sec"] * c.train.batch_size
+
+
+def test_compare_revisions_worker_times_a_step():
+  t = compare_revisions._time(ROOT, ("tiny", "made", {"hidden_sizes": (4,)}, 1))
+  assert t > 0
