@@ -121,6 +121,14 @@ def render(table, rows, runs, budget_note):
   return head + "\n" + "\n".join(lines) + "\n"
 
 
+def publish(md, out):
+  """Writes the markdown table `md` to `out` (creating its folder) and prints it."""
+  out = pathlib.Path(out)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  out.write_text(md)
+  print(md)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("table", choices=sorted(TABLES))
@@ -157,11 +165,8 @@ def main():
     budget += f", config variant '{args.variant}'"
   if args.set:
     budget += ", overrides " + " ".join(args.set)
-  md = render(args.table, rows, runs, budget)
-  out = pathlib.Path(args.out or pathlib.Path(args.workdir) / f"{args.table}.md")
-  out.parent.mkdir(parents=True, exist_ok=True)
-  out.write_text(md)
-  print(md)
+  publish(render(args.table, rows, runs, budget),
+          args.out or pathlib.Path(args.workdir) / f"{args.table}.md")
   if any(math.isnan(r["test_nll"]) for rs in runs.values() for r in rs):
     raise SystemExit("a run produced a NaN test NLL")
 

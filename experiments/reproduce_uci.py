@@ -20,6 +20,7 @@ import statistics
 
 from reproduce import apply_overrides  # experiments/ is on sys.path when run as a script
 from reproduce import load_config
+from reproduce import publish
 
 NUM_FOLDS = 10
 # Uria, Murray & Larochelle 2013, Table 1 (RNADE-MoG row), test log-likelihood
@@ -85,11 +86,8 @@ def main():
   budget = f"config {'variant ' + args.variant if args.variant else 'as is'}"
   if args.set:
     budget += ", overrides " + " ".join(args.set)
-  md = render(args.name, folds, test_ll, budget)
-  out = pathlib.Path(args.out or pathlib.Path(args.workdir) / f"{args.name}.md")
-  out.parent.mkdir(parents=True, exist_ok=True)
-  out.write_text(md)
-  print(md)
+  publish(render(args.name, folds, test_ll, budget),
+          args.out or pathlib.Path(args.workdir) / f"{args.name}.md")
   if any(math.isnan(v) for v in test_ll):
     raise SystemExit("a fold produced a NaN test log-likelihood")
 
