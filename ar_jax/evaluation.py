@@ -35,8 +35,8 @@ def eval_step(params, batch, mask, key_data, batch_index, *, model, binarization
   if mask.ndim == 1:
     logp = model.apply(v, x, method="log_prob", **kwargs)
   else:
-    out = model.apply(v, x, **kwargs)
-    logp = model.distribution.log_prob(out, x).reshape(mask.shape + (-1,)).sum(-1)
+    logp_BxTx_ = model.apply(v, x, method="dim_log_probs", **kwargs)
+    logp = logp_BxTx_.reshape(mask.shape + (-1,)).sum(-1)
   # where, not multiply: a non-finite padded row must not poison the sum.
   return dict(logp_sum=jnp.sum(jnp.where(mask, logp, 0.0)),
               count=jnp.sum(mask.astype(jnp.int32)))

@@ -132,6 +132,21 @@ def test_completion_samples_given_the_known_dims(name, hp):
 
 
 @pytest.mark.parametrize("name,hp", CASES)
+def test_dim_log_probs_are_the_terms_of_log_prob(name, hp):
+  model, variables = _build(name, hp)
+  x = testlib.example_input(model, 4)
+  if model.num_orderings > 1:  # an ensemble's likelihood has no per-dim terms
+    with pytest.raises(ValueError, match="orderings"):
+      model.apply(variables, x, method="dim_log_probs")
+    return
+  terms = model.apply(variables, x, method="dim_log_probs")
+  chex.assert_shape(terms, (4,) + tuple(model.input_shape))
+  np.testing.assert_allclose(np.asarray(terms).reshape(4, -1).sum(-1),
+                             np.asarray(model.apply(variables, x, method="log_prob")),
+                             rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,hp", CASES)
 def test_params_only_and_masks_not_trained(name, hp):
   model, variables = _build(name, hp)
   x = testlib.example_input(model, 4)

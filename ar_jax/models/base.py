@@ -50,6 +50,10 @@ cache or has no cache. `cond` is passed to both methods only when given
 `log_prob(x, cond=None)` -> `[B]` log-likelihood in nats, summed over dimensions,
 is provided here and may be overridden (e.g. MADE's exact mask ensemble, where
 `log_prob(x, order_index=None)` is the ensemble and an int selects one mask).
+`dim_log_probs(x, cond=None)` -> `[B, *input_shape]` gives the per-dimension
+terms of one ordering (the stream evaluator scores only unmasked positions);
+a model whose conditionals do not come from `distribution.log_prob` of its
+`__call__` output overrides it.
 
 `train_log_prob(x, key, cond=None)` -> `[B]` is what the trainer maximizes; the
 default is `log_prob`. Models with stochastic training (a random mask per step
@@ -83,6 +87,29 @@ class CacheStep(NamedTuple):
   prev_dim: Any
   x_prev: Any
   order_index: Any
+
+
+def concrete_values(a):
+  """`a` as a host numpy array, or None when its values are unknown here.
+
+  Inside `jit` an input is a tracer, and a multi-host global array is not all
+  on this host: value checks (class indices, labels) are skipped for both.
+  """
+  if isinstance(a, jax.core.Tracer) or not getattr(a, "is_fully_addressable", True):
+    return None
+  return np.asarray(a)
+
+
+def guarded_one_hot(indices, num_classes):
+  """Float one-hot `[..., K]` of int indices; an index outside [0, K) gives NaNs.
+
+  Inside `jit` indices cannot be checked, and `nn.one_hot` would silently
+  encode an out-of-range index as all zeros (a "no class" input). NaNs make
+  every output computed from it, and that example's log-prob, NaN instead.
+  """
+  valid = (indices >= 0) & (indices < num_classes)
+  return jnp.where(valid[..., None], nn.one_hot(indices, num_classes, dtype=jnp.float32),
+                   jnp.nan)
 
 
 class ARModel(nn.Module):
@@ -157,9 +184,9 @@ class ARModel(nn.Module):
 
   def _check_classes(self, x, name):
     """Raises for class indices outside [0, K) when `x` is concrete (not traced)."""
-    if isinstance(x, jax.core.Tracer) or not getattr(x, "is_fully_addressable", True):
+    x_np = concrete_values(x)
+    if x_np is None:
       return  # Values unknown here (inside jit) or not all on this host.
-    x_np = np.asarray(x)
     bad = (x_np < 0) | (x_np >= self.distribution.num_classes)
     if not bad.any():
       return
@@ -190,9 +217,7 @@ class ARModel(nn.Module):
     """
     self.check_input(x)
     if jnp.issubdtype(x.dtype, jnp.integer):
-      valid = (x >= 0) & (x < self.num_classes)
-      return jnp.where(valid[..., None], nn.one_hot(x, self.num_classes, dtype=jnp.float32),
-                       jnp.nan)
+      return guarded_one_hot(x, self.num_classes)
     return x.astype(jnp.float32)
 
   # ---- likelihood ----
@@ -211,6 +236,20 @@ class ARModel(nn.Module):
     del key
     return self.log_prob(x, cond=cond)
 
+  def dim_log_probs(self, x, cond=None):
+    """log p(x_d | x_<d) of every dimension, `[B, *input_shape]` nats.
+
+    What a scorer needs when only some dimensions count (e.g. the masked
+    tail of a stream window in evaluation). Defined for one ordering: an
+    ensemble's likelihood does not split into per-dimension terms.
+    """
+    if self.num_orderings > 1:
+      raise ValueError(
+          f"{type(self).__name__} has {self.num_orderings} orderings (an ensemble): "
+          "its log-likelihood does not split into per-dimension terms; use log_prob")
+    self.check_input(x)
+    kwargs = {} if cond is None else {"cond": cond}
+    return self.distribution.log_prob(self(x, **kwargs), x)
 
   # ---- cache protocol (fast generation); see the module docstring ----
   def init_cache(self, batch_size, cond=None, order_index=0):

@@ -217,9 +217,8 @@ class MADE(base.ARModel):
       raise ValueError(f"{name}: cond must be {self._cond_desc()} with B = {batch_size} "
                        f"(the batch of x), got {dtype} of shape {shape} (cast with cond{cast} "
                        "if only the dtype is wrong)")
-    if (self.cond_classes and not isinstance(cond, jax.core.Tracer)
-        and getattr(cond, "is_fully_addressable", True)):
-      c = np.asarray(cond)
+    c = base.concrete_values(cond) if self.cond_classes else None
+    if c is not None:
       bad = (c < 0) | (c >= self.cond_classes)
       if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -234,12 +233,7 @@ class MADE(base.ARModel):
       return None
     if self.cond_size:
       return jnp.asarray(cond, jnp.float32)
-    cond = jnp.asarray(cond)
-    # Inside jit labels cannot be checked: an out-of-range one gives NaN
-    # features (so NaN outputs), never a silent all-zero "no class".
-    valid = (cond >= 0) & (cond < self.cond_classes)
-    return jnp.where(valid[:, None], nn.one_hot(cond, self.cond_classes, dtype=jnp.float32),
-                     jnp.nan)
+    return base.guarded_one_hot(jnp.asarray(cond), self.cond_classes)
 
   # ---- likelihood ----
   def __call__(self, x, cond=None, order_index=0):
