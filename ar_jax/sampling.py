@@ -76,8 +76,7 @@ def sample(model, variables, rng, num_samples, *, cond=None, temperature=1.0,
     # an out-of-range class now, instead of a NaN or a wrong sample later.
     model.check_input(jnp.where(known, x_init, jnp.zeros_like(x_init)), name="x_init")
   _check_cond(cond, num_samples)
-  if hasattr(model, "check_cond"):  # models with conditioning inputs check cond values
-    model.check_cond(cond, num_samples)
+  model.check_cond(cond, num_samples)  # values too, while they are concrete
   cached = bool(use_cache and has_cache(model))
   return _sample_jit(model, variables, rng, x_init, known, cond,
                      jnp.asarray(temperature, jnp.float32), cached)

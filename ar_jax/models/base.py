@@ -202,6 +202,16 @@ class ARModel(nn.Module):
         f"outside [0, num_classes) = [0, {k}) ({int(bad.sum())} such value(s); values "
         f"span {lo}..{hi}). Discrete models take class indices: {fix}")
 
+  def check_cond(self, cond, batch_size):
+    """Checks `cond` for `batch_size` examples before anything is traced.
+
+    The default does nothing: a model without conditioning refuses a `cond`
+    in `__call__` (`check_unconditional`). Conditional models override it to
+    name a missing cond, a wrong shape or dtype, or (outside `jit`) a label
+    out of range; `ar_jax.sample` calls it before compiling.
+    """
+    del cond, batch_size
+
   def check_unconditional(self, cond):
     """Raises for a `cond` given to a model without conditioning inputs."""
     if cond is not None:
