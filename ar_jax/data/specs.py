@@ -201,6 +201,15 @@ def _register_uci():
 _register_uci()
 
 
+def _register_text():
+  """`shakespeare_char`, a character stream (`ar_jax.data.shakespeare`)."""
+  from ar_jax.data import shakespeare  # pylint: disable=import-outside-toplevel
+  DATASETS[shakespeare.NAME] = shakespeare.spec()
+
+
+_register_text()
+
+
 def default_data_dir():
   """`$AR_JAX_DATA_DIR`, else `~/.cache/ar_jax/data`."""
   return os.environ.get(ENV_DATA_DIR) or os.path.join(
