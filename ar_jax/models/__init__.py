@@ -14,6 +14,7 @@ from ar_jax.models.base import ARModel
 
 # name -> "module:Class". Keep these names stable: configs refer to them.
 _REGISTRY = {
+    "char_rnn": "ar_jax.models.char_rnn:CharRNN",
     "deepnade": "ar_jax.models.deepnade:DeepNADE",
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "made": "ar_jax.models.made:MADE",
