@@ -3,6 +3,8 @@ r"""The `ar-jax` console script: train, sample, eval, prepare.
   ar-jax train   --config=experiments/configs/made_mnist.py:cpu --workdir=runs/made
   ar-jax sample  --workdir=runs/made [--which=best|latest] [--num_samples=64] [--out=x.png]
                  (a class-conditional run draws one row per class)
+  ar-jax sample  --workdir=runs/char [--prompt="ROMEO:"] [--length=500] [--num_samples=1]
+                 (text datasets: prints the decoded completions; --out=x.txt saves them)
   ar-jax eval    --workdir=runs/made [--which=best|latest] [--split=test]
   ar-jax prepare binarized_mnist [--data_dir=...]
 
@@ -21,6 +23,7 @@ from absl import flags
 from absl import logging
 from etils import epath
 import jax
+import jax.numpy as jnp
 import ml_collections
 
 from ar_jax import main as launcher
@@ -32,6 +35,10 @@ flags.DEFINE_integer("num_samples", 64, "sample: number of samples in the grid."
 flags.DEFINE_float("temperature", 1.0, "sample: softmax/sigmoid temperature.")
 flags.DEFINE_integer("sample_seed", 0, "sample: seed of the sampling key.")
 flags.DEFINE_string("out", None, "sample/eval: output path (default: in --workdir).")
+flags.DEFINE_string("prompt", None, "sample, text datasets: text the samples continue.")
+flags.DEFINE_integer("length", None, "sample, text datasets: characters per sample "
+                     "(default: the run's data.seq_len; models whose params do not "
+                     "depend on it, e.g. char_rnn, can generate longer).")
 
 _USAGE = __doc__
 
@@ -83,12 +90,68 @@ def _setup():
   return experiment.build(config)
 
 
+def _text_model(exp, length):
+  """`exp.model`, re-shaped to generate `length` tokens if its params allow it."""
+  model = exp.model
+  if length is None or (length,) == tuple(model.input_shape):
+    return model
+  if length < 1:
+    raise app.UsageError(f"--length={length} must be positive")
+  longer = model.clone(input_shape=(length,))
+  shapes = lambda m: jax.tree.map(lambda a: a.shape, jax.eval_shape(
+      m.init, jax.random.key(0), jnp.zeros((1,) + m.input_shape, jnp.int32)))
+  if shapes(longer) != shapes(model):
+    raise app.UsageError(
+        f"--length={length}: the parameters of {type(model).__name__} depend on the "
+        f"sequence length (trained with data.seq_len={model.input_shape[0]}); "
+        "leave --length unset or at most that")
+  return longer
+
+
+def _sample_text(exp, params, key):
+  """Prints (and with --out saves) decoded samples, continuing --prompt."""
+  from ar_jax import reporting, sampling  # pylint: disable=import-outside-toplevel
+  from ar_jax import sharding as sharding_lib  # pylint: disable=import-outside-toplevel
+  from ar_jax.data import text  # pylint: disable=import-outside-toplevel
+  data_cfg = exp.config.data
+  vocab = text.load_vocabulary(data_cfg.name, data_dir=data_cfg.data_dir)
+  try:
+    prompt = vocab.encode(FLAGS.prompt or "")
+  except ValueError as e:
+    raise app.UsageError(f"--prompt={FLAGS.prompt!r}: {e}") from None
+  model = _text_model(exp, FLAGS.length)
+  n = FLAGS.num_samples if FLAGS["num_samples"].present else 1
+  try:
+    x_init, known = sampling.prompt_inputs(prompt, n, model.input_shape)
+  except ValueError as e:
+    raise app.UsageError(f"--prompt: {e} (--length)") from None
+  key = jax.device_put(key, sharding_lib.replicated(exp.mesh))
+  x = sampling.sample(model, {"params": params}, key, n, x_init=x_init, known=known,
+                      temperature=FLAGS.temperature)
+  texts = [vocab.decode(row) for row in sharding_lib.to_host(x)]
+  if reporting.is_writer():
+    out = "\n\n----\n\n".join(texts)
+    print(out)
+    if FLAGS.out:
+      epath.Path(FLAGS.out).write_text(out + "\n")
+
+
 def _sample(argv):
   del argv
   from ar_jax import evaluation, reporting  # pylint: disable=import-outside-toplevel
+  from ar_jax.data import text  # pylint: disable=import-outside-toplevel
   exp = _setup()
+  is_text = text.is_text_dataset(exp.config.data.name)
+  if not is_text and (FLAGS.prompt is not None or FLAGS.length is not None):
+    raise app.UsageError(
+        f"--prompt/--length continue text, but data.name={exp.config.data.name!r} "
+        f"is not a text dataset (text datasets: {sorted(text.TEXT_DATASETS)}); "
+        "drop them to draw an image grid")
   with jax.set_mesh(exp.mesh):
     state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
+    if is_text:
+      _sample_text(exp, state.eval_params(), jax.random.key(FLAGS.sample_seed))
+      return
     key = jax.random.key(FLAGS.sample_seed)
     grid = evaluation.sample_grid(exp, state.eval_params(), key, FLAGS.num_samples,
                                   temperature=FLAGS.temperature)

