@@ -4,6 +4,7 @@ No timing is asserted: only that each measurement runs and returns sane,
 positive numbers in the fields the tables and JSON are built from.
 """
 
+import json
 import os
 import sys
 
@@ -45,3 +46,15 @@ def test_train_throughput_bench_runs_a_config():
 def test_compare_revisions_worker_times_a_step():
   t = compare_revisions._time(ROOT, ("tiny", "made", {"hidden_sizes": (4,)}, 1))
   assert t > 0
+
+
+def test_sequence_models_quick_runs_the_text_family(tmp_path):
+  import sequence_models  # pylint: disable=import-outside-toplevel
+  out = tmp_path / "seq.json"
+  results = sequence_models.main(["--family", "text", "--quick", "--out", str(out)])
+  rows = results["text"]["rows"]
+  by_measure = {r["measure"]: r for r in rows if r["model"].startswith("char_rnn")}
+  assert set(by_measure) == {"train", "sample naive", "sample cached"}
+  assert all(r["tokens_per_s"] > 0 and r["T"] == 16 for r in by_measure.values())
+  assert by_measure["sample cached"]["cached_speedup"] > 0
+  assert json.loads(out.read_text())["families"]["text"]["columns"] == results["text"]["columns"]
