@@ -28,7 +28,7 @@ FAMILIES = ("text", "audio")
 
 def _fmt(v):
   if v is None:
-    return ""
+    return "-"
   if isinstance(v, float):
     return f"{v:.1f}" if v < 100 else f"{v:.0f}"
   return str(v)

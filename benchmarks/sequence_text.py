@@ -5,7 +5,11 @@ Training tokens/s (a jitted Adam step on `train_log_prob`, donated state,
 (one full forward pass per token: O(T) per token) against cached (the
 model's `cached_step`: O(1) per token for char_rnn, O(T) attention for a
 KV cache), at T = 64, 256, 1024 and batch 1 and 8. Sampling tokens/s =
-batch * T / seconds of one `ar_jax.sample` call (compile excluded).
+batch * T / seconds of one `ar_jax.sample` call (compile excluded). The
+naive sampler is timed up to T = `NAIVE_MAX_T` only: its cost grows as T^2
+(one T-long forward pass per token), and at T = 1024 one call of the
+2 x 256 LSTM takes several minutes on 2 CPU cores; its row there says
+"not run" (`tokens_per_s` None) instead of a number.
 
 Models: char_rnn (2 x 256 LSTM, 64-wide embedding, 76 classes as in
 shakespeare_char) and, once it is registered, the transformer (its
@@ -24,6 +28,7 @@ import model_speed
 
 NUM_CLASSES = 76  # shakespeare_char's vocabulary
 COLUMNS = ("model", "measure", "T", "batch", "tokens_per_s", "cached_speedup")
+NAIVE_MAX_T = 256
 # label -> (registry name, hparams); a model not registered is skipped.
 MODELS = {
     "char_rnn lstm 2x256": ("char_rnn", dict(cell="lstm", num_layers=2, hidden_size=256,
@@ -50,13 +55,14 @@ def _seconds(fn, *args, min_time=1.0, max_calls=5):
 def sampling_rows(label, model, variables, batch, min_time=1.0):
   """Naive and cached sampling tokens/s of `model` for `batch` samples."""
   t = model.input_shape[0]
-  sec = {}
-  for cached in (False, True):
+  sec = {False: None}
+  for cached in (False, True) if t <= NAIVE_MAX_T else (True,):
     fn = lambda key, c=cached: ar_jax.sample(model, variables, key, batch, use_cache=c)
     sec[cached] = _seconds(fn, jax.random.key(1), min_time=min_time)
+  speed = lambda c: None if sec[c] is None else batch * t / sec[c]
   return [dict(model=label, measure="sample " + ("cached" if c else "naive"), T=t,
-               batch=batch, tokens_per_s=batch * t / sec[c],
-               cached_speedup=sec[False] / sec[True] if c else None)
+               batch=batch, tokens_per_s=speed(c),
+               cached_speedup=sec[False] / sec[True] if c and sec[False] else None)
           for c in (False, True)]
 
 
@@ -73,8 +79,8 @@ def model_rows(label, name, hparams, lengths, batches, train_batch=8, min_time=1
     for b in batches:
       out.extend(sampling_rows(label, model, variables, b, min_time=min_time))
     print(*(f"{r['model']:22s} {r['measure']:14s} T={r['T']:5d} B={r['batch']:2d} "
-            f"{r['tokens_per_s']:10.0f} tokens/s" for r in out[-1 - 2 * len(batches):]),
-          sep="\n", flush=True)
+            f"{r['tokens_per_s'] or float('nan'):10.0f} tokens/s"
+            for r in out[-1 - 2 * len(batches):]), sep="\n", flush=True)
   return out
 
 
