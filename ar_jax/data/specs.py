@@ -53,12 +53,17 @@ class Feature:
     shape: per-example shape (`()` for a scalar such as a class label).
     num_classes: discrete features: values lie in [0, num_classes).
     value_range: real features: (low, high) if bounded, else None.
+    hop: stream features: positions per stored row. 1 = one row per position;
+      80 = a lower-rate feature with row j describing positions
+      [80 j, 80 j + 80) (log-mel frames of 8 kHz audio). Windows of such a
+      stream start at multiples of `hop` and hold seq_len / hop rows of it.
   """
   name: str
   dtype: str
   shape: tuple = ()
   num_classes: int | None = None
   value_range: tuple | None = None
+  hop: int = 1
 
   @property
   def is_discrete(self):
@@ -199,6 +204,15 @@ def _register_uci():
 
 
 _register_uci()
+
+
+def _register_speech():
+  """`asterisk_speech` (ar_jax.data.speech), imported here to avoid a cycle."""
+  from ar_jax.data import speech  # pylint: disable=import-outside-toplevel
+  DATASETS[speech.NAME] = speech.spec()
+
+
+_register_speech()
 
 
 def default_data_dir():
