@@ -339,7 +339,8 @@ class WaveNet(base.ARModel):
       taps = [jax.lax.dynamic_index_in_dim(q, (t - j * d) % size, axis=1, keepdims=False)
               for j in range(self.kernel_size - 1, 0, -1)] + [h]
       params = conv.variables["params"]
-      z = jnp.einsum("bkr,kro->bo", jnp.stack(taps, axis=1), params["kernel"]) + params["bias"]
+      z = jnp.einsum("bkr,kro->bo", jnp.stack(taps, axis=1), params["kernel"])
+      z = z + params["bias"][None]
       queues.append(jax.lax.dynamic_update_index_in_dim(q, h, t % size, axis=1))
       a = self._layer(l, z, cache.get("global"), local_up)
       skips = skips + self.skip[l](a)
