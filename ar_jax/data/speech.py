@@ -95,8 +95,9 @@ def fetch_deb(downloads_dir, *, allow_fetch=True):
   return sources._fetch(DEB, downloads_dir, _apt_download, allow_fetch)  # pylint: disable=protected-access
 
 
-def read_clips(deb_path, archive=DEB):
+def read_clips(deb_path, archive=None):
   """[(path under SOUNDS_DIR, int16 samples)] of the speech clips, sorted by path."""
+  archive = archive or DEB
   sources.verify(deb_path, archive.sha256, deb_path)
   if shutil.which("dpkg-deb") is None:
     raise RuntimeError("dpkg-deb not found: it is needed to open the "
