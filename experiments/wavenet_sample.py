@@ -32,7 +32,7 @@ from ar_jax.data import speech
 
 
 def restore_params(exp, workdir):
-  """Best-by-validation params of the run (else the latest checkpoint)."""
+  """Best-by-validation variables {"params": ...} of the run (else the latest)."""
   for d in experiment.checkpoint_dirs(workdir)[::-1]:
     ckpt = checkpoint.Checkpointer(d, max_to_keep=1000, async_save=False)
     try:
@@ -40,7 +40,7 @@ def restore_params(exp, workdir):
     finally:
       ckpt.close()
     if out is not None:
-      return out[0].eval_params(), out[2]
+      return {"params": out[0].eval_params()}, out[2]
   raise FileNotFoundError(f"no checkpoint in {workdir}")
 
 
