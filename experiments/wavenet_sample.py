@@ -24,7 +24,6 @@ from PIL import Image
 
 import ar_jax
 from ar_jax import audio
-from ar_jax import checkpoint
 from ar_jax import cli
 from ar_jax import experiment
 from ar_jax.data import reading
@@ -33,15 +32,8 @@ from ar_jax.data import speech
 
 def restore_params(exp, workdir):
   """Best-by-validation variables {"params": ...} of the run (else the latest)."""
-  for d in experiment.checkpoint_dirs(workdir)[::-1]:
-    ckpt = checkpoint.Checkpointer(d, max_to_keep=1000, async_save=False)
-    try:
-      out = ckpt.restore(exp.abstract, quarantine=False)
-    finally:
-      ckpt.close()
-    if out is not None:
-      return {"params": out[0].eval_params()}, out[2]
-  raise FileNotFoundError(f"no checkpoint in {workdir}")
+  state, step, _ = cli._restore(exp, workdir, "best")  # pylint: disable=protected-access
+  return {"params": state.eval_params()}, step
 
 
 def spectrogram_png(path, x, rate=speech.RATE, db_range=None):

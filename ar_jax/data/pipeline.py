@@ -9,7 +9,9 @@ dicts `{"x": [B, ...], "cond": [B, ...]}` ("cond" only when
 - examples (images, vectors): epoch e = step // steps_per_epoch is a numpy
   permutation seeded by (seed, e), and batch i of that epoch is slice i of it.
 - streams (token sequences): batch `step` is B windows of T = data.seq_len
-  positions whose starts are drawn from numpy seeded by (seed, step).
+  positions whose starts are drawn from numpy seeded by (seed, step). A
+  lower-rate cond feature (`Feature.hop` h > 1, e.g. log-mel frames of audio)
+  comes as the window's T / h rows; windows then start at multiples of h.
 
 Either way the order is a pure function of the step, so exact resume needs
 only the step (no iterator state) and is independent of how steps are
