@@ -166,9 +166,10 @@ class WaveNet(base.ARModel):
     self.out_hidden = nn.Dense(self.skip_channels)
     self.out_params = nn.Dense(self.distribution.num_params)
     # The conditioning maps start at zero: a conditional WaveNet starts as the
-    # unconditional one and learns what the cond adds (random maps of
-    # unit-variance features would first add noise to every gate; measured:
-    # 0.3 nat/sample worse than unconditional after 100 CPU steps).
+    # unconditional one and learns what the cond adds. Random maps of
+    # unit-variance features first add noise to every gate: in the 150-step
+    # CPU run (README) the test NLL was 6.28 bits/sample with random maps and
+    # 5.98 with zero-initialized ones.
     zeros = nn.initializers.zeros
     if self.has_global:
       self.global_proj = [nn.Dense(g2, use_bias=False, kernel_init=zeros)
