@@ -106,20 +106,37 @@ def training_row(name, hp, length, batch, repeats=3):
           "train_samples_per_s": round(batch * length / s, 1)}
 
 
-def rows(quick=False):
-  """Benchmark rows (dicts with keys COLUMNS); `quick`: tiny sizes, seconds."""
+def _plan(quick):
+  """[(function, args)] of the rows, cheapest first (so partial runs say most)."""
   if quick:
     (name, hp), = QUICK.items()
-    return [sampling_row(name, hp, 64, 2), training_row(name, hp, 64, 2, repeats=1)]
-  cpu, default = CONFIGS.items()
+    return [(sampling_row, (name, hp, 64, 2)), (training_row, (name, hp, 64, 2, 1))]
+  (cpu, cpu_hp), (default, default_hp) = CONFIGS.items()
+  one_stack = "cpu, 1 stack (1x1..64)"
+  one_stack_hp = dict(cpu_hp, num_stacks=1)  # growth with the number of layers
+  return [
+      (sampling_row, (cpu, cpu_hp, 8000, 1)),  # 1 s of audio, batch 1 and 8
+      (sampling_row, (cpu, cpu_hp, 8000, 8)),
+      (sampling_row, (cpu, cpu_hp, 2000, 1)),  # growth with the length
+      (sampling_row, (one_stack, one_stack_hp, 8000, 1)),
+      (training_row, (cpu, cpu_hp, 960, 4)),
+      (training_row, (one_stack, one_stack_hp, 960, 4)),
+      (sampling_row, (default, default_hp, 8000, 1)),
+      (training_row, (default, default_hp, 8000, 1)),
+      (sampling_row, (default, default_hp, 8000, 8)),
+  ]
+
+
+def rows(quick=False, progress=None):
+  """Benchmark rows (dicts with keys COLUMNS); `quick`: tiny sizes, seconds.
+
+  `progress(row)` is called after each row (the full run takes minutes).
+  """
   out = []
-  for name, hp in (default, cpu):  # 1 s of audio, batch 1 and 8
-    out += [sampling_row(name, hp, 8000, 1), sampling_row(name, hp, 8000, 8)]
-  out.append(sampling_row(cpu[0], cpu[1], 2000, 1))  # growth with the length
-  one_stack = dict(cpu[1], num_stacks=1)  # growth with the number of layers
-  out.append(sampling_row("cpu, 1 stack (1x1..64)", one_stack, 8000, 1))
-  out += [training_row(cpu[0], cpu[1], 960, 4), training_row(default[0], default[1], 8000, 1),
-          training_row("cpu, 1 stack (1x1..64)", one_stack, 960, 4)]
+  for fn, args in _plan(quick):
+    out.append(fn(*args))
+    if progress:
+      progress(out[-1])
   return out
 
 
@@ -135,7 +152,7 @@ def main(argv=None):
   parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
   parser.add_argument("--out", default=None, help="JSON path")
   args = parser.parse_args(argv)
-  rs = rows(quick=args.quick)
+  rs = rows(quick=args.quick, progress=lambda r: print(json.dumps(r), flush=True))
   print(_table(rs))
   out = args.out or str(pathlib.Path(__file__).parent / "results" / (
       "sequence_audio_quick.json" if args.quick else "sequence_audio.json"))

@@ -27,7 +27,11 @@ wall time and test NLL):
   python -m ar_jax.main --config=experiments/configs/wavenet_speech.py:cpu \
       --workdir=runs/wavenet_speech_cpu
 
-Sampling to WAV: python -m ar_jax.wavenet_demo --workdir=... (README).
+Measured (README "WaveNet on speech"): the CPU variant reached a test NLL of
+5.725 bits/sample (3.968 nats) in 150 steps, 25 min on 2 shared CPU cores
+(budget-limited; a unigram mu-law histogram gives 7.493).
+
+Sampling to WAV: python experiments/wavenet_sample.py --workdir=... --out_dir=...
 """
 
 import ml_collections
