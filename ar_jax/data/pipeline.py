@@ -9,7 +9,9 @@ dicts `{"x": [B, ...], "cond": [B, ...]}` ("cond" only when
 - examples (images, vectors): epoch e = step // steps_per_epoch is a numpy
   permutation seeded by (seed, e), and batch i of that epoch is slice i of it.
 - streams (token sequences): batch `step` is B windows of T = data.seq_len
-  positions whose starts are drawn from numpy seeded by (seed, step).
+  positions whose starts are drawn from numpy seeded by (seed, step). A
+  lower-rate cond feature (`Feature.hop` h > 1, e.g. log-mel frames of audio)
+  comes as the window's T / h rows; windows then start at multiples of h.
 
 Either way the order is a pure function of the step, so exact resume needs
 only the step (no iterator state) and is independent of how steps are
@@ -128,7 +130,12 @@ def data_info(data_cfg):
     except KeyError as e:
       raise ValueError(f"config.data.cond_feature={data_cfg.cond_feature!r}: "
                        f"{e.args[0]}") from None
-    cond = dataclasses.replace(f, shape=window + tuple(f.shape))
+    if f.hop > 1 and (spec.kind != "stream" or data_cfg.seq_len % f.hop):
+      raise ValueError(
+          f"config.data.cond_feature={f.name!r} has one row per {f.hop} positions: "
+          f"config.data.seq_len must be a multiple of {f.hop}, got {data_cfg.seq_len}")
+    rows = (window[0] // f.hop,) if window else ()
+    cond = dataclasses.replace(f, shape=rows + tuple(f.shape))
   return DataInfo(
       spec=spec, shape=window + tuple(x.shape),
       num_classes=None if k is None else (2 if b != "none" else k),
@@ -173,8 +180,22 @@ def model_inputs(batch, key, binarization, model_shape):
   return x, cond
 
 
-def _take(arrays, idx):
-  return {k: v[idx] for k, v in arrays.items()}
+def _take(arrays, idx, hops=None):
+  """Rows `idx` of every array; a lower-rate stream array (hop h) gets rows idx[:, ::h] // h."""
+  hops = hops or {}
+  return {k: v[idx[..., ::hops[k]] // hops[k]] if hops.get(k, 1) > 1 else v[idx]
+          for k, v in arrays.items()}
+
+
+def _check_hops(arrays, hops, seq_len):
+  """A lower-rate array covers the stream in whole rows, and windows in whole rows."""
+  n = len(arrays["x"])
+  for k, h in hops.items():
+    if n != h * len(arrays[k]) or seq_len % h:
+      raise ValueError(
+          f"stream feature {k!r} has one row per {h} positions: expected {n} / {h} rows "
+          f"and config.data.seq_len a multiple of {h}; got {len(arrays[k])} rows, "
+          f"seq_len={seq_len}")
 
 
 class TrainBatches:
@@ -230,8 +251,13 @@ class TrainWindows:
   """
 
   def __init__(self, arrays, *, batch_size, seed, seq_len, rows=None,
-               num_examples=None, global_batch_size=None, shard=0):
+               num_examples=None, global_batch_size=None, shard=0, hops=None):
     self.arrays = arrays
+    self.hops = dict(hops or {})
+    _check_hops(arrays, self.hops, seq_len)
+    # Windows start on row boundaries of every lower-rate feature (they are
+    # whole multiples of one another in practice: one hop per dataset).
+    self.align = max(self.hops.values(), default=1)
     self.batch_size = batch_size
     self.global_batch_size = global_batch_size or batch_size
     self.seed, self.shard, self.seq_len = seed, shard, seq_len
@@ -245,12 +271,13 @@ class TrainWindows:
 
   def local_indices(self, step):
     rng = np.random.default_rng([self.seed, _ORDER_SALT, self.shard, step])
-    starts = rng.integers(0, self.num_positions - self.seq_len + 1, self.batch_size)
+    starts = rng.integers(0, (self.num_positions - self.seq_len) // self.align + 1,
+                          self.batch_size) * self.align
     starts = starts[self.rows[0]:self.rows[1]]
     return starts[:, None] + np.arange(self.seq_len)[None]  # [rows, T]
 
   def local_batch(self, step):
-    return _take(self.arrays, self.local_indices(step))
+    return _take(self.arrays, self.local_indices(step), self.hops)
 
   local_batches = TrainBatches.local_batches
 
@@ -263,8 +290,11 @@ class EvalBatches:
   """
 
   def __init__(self, arrays, *, batch_size, rows=None, num_batches=None,
-               global_batch_size=None, seq_len=None):
+               global_batch_size=None, seq_len=None, hops=None):
     self.arrays = arrays
+    self.hops = dict(hops or {})
+    if self.hops and len(arrays["x"]):
+      _check_hops(arrays, self.hops, seq_len)  # so every window starts on a row
     self.batch_size = batch_size
     self.global_batch_size = global_batch_size or batch_size
     self.rows = rows or (0, batch_size)
@@ -296,9 +326,9 @@ class EvalBatches:
     for i in range(self.num_batches):
       idx, mask = self._rows(i * self.batch_size + np.arange(*self.rows))
       if len(self.arrays["x"]):
-        batch = _take(self.arrays, idx)
+        batch = _take(self.arrays, idx, self.hops)
       else:
-        batch = {k: np.zeros(idx.shape + v.shape[1:], v.dtype)
+        batch = {k: np.zeros(idx[..., ::self.hops.get(k, 1)].shape + v.shape[1:], v.dtype)
                  for k, v in self.arrays.items()}
       row_ok = mask if mask.ndim == 1 else mask.any(axis=1)
       for v in batch.values():
@@ -317,8 +347,17 @@ def make_batches(data_cfg, split, *, batch_size, seed, sharding, train,
   """
   pi = jax.process_index() if process_index is None else process_index
   pc = jax.process_count() if process_count is None else process_count
-  stream = _spec(data_cfg).kind == "stream"
+  spec = _spec(data_cfg)
+  stream = spec.kind == "stream"
   seq = dict(seq_len=data_cfg.seq_len) if stream else {}
+  hop = spec.feature(data_cfg.cond_feature).hop if data_cfg.cond_feature else 1
+  if hop > 1:
+    if data_cfg.process_sharding != "batch" and pc > 1:
+      raise ValueError(
+          f"config.data.cond_feature={data_cfg.cond_feature!r} is a lower-rate stream "
+          "feature: use config.data.process_sharding='batch' (contiguous shards of "
+          "the stream would cut its rows)")
+    seq["hops"] = {"cond": hop}
   train_cls = TrainWindows if stream else TrainBatches
   if data_cfg.process_sharding == "batch" or pc == 1:
     arrays = load_split(data_cfg, split)
@@ -327,7 +366,7 @@ def make_batches(data_cfg, split, *, batch_size, seed, sharding, train,
     if train:
       return train_cls(arrays, batch_size=batch_size, seed=seed, rows=rows, **seq)
     return EvalBatches(arrays, batch_size=batch_size, rows=rows,
-                       seq_len=seq.get("seq_len"))
+                       seq_len=seq.get("seq_len"), hops=seq.get("hops"))
   arrays = load_split(data_cfg, split, process_index=pi, process_count=pc)
   local = batch_size // pc
   sizes = _all_process_sizes(len(arrays["x"]), pc)

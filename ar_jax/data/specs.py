@@ -53,12 +53,17 @@ class Feature:
     shape: per-example shape (`()` for a scalar such as a class label).
     num_classes: discrete features: values lie in [0, num_classes).
     value_range: real features: (low, high) if bounded, else None.
+    hop: stream features: positions per stored row. 1 = one row per position;
+      80 = a lower-rate feature with row j describing positions
+      [80 j, 80 j + 80) (log-mel frames of 8 kHz audio). Windows of such a
+      stream start at multiples of `hop` and hold seq_len / hop rows of it.
   """
   name: str
   dtype: str
   shape: tuple = ()
   num_classes: int | None = None
   value_range: tuple | None = None
+  hop: int = 1
 
   @property
   def is_discrete(self):
@@ -201,13 +206,17 @@ def _register_uci():
 _register_uci()
 
 
-def _register_text():
-  """`shakespeare_char`, a character stream (`ar_jax.data.shakespeare`)."""
-  from ar_jax.data import shakespeare  # pylint: disable=import-outside-toplevel
-  DATASETS[shakespeare.NAME] = shakespeare.spec()
+def _register_module_datasets():
+  """Datasets defined in their own modules: `shakespeare_char`
+  (`ar_jax.data.shakespeare`) and `asterisk_speech` (`ar_jax.data.speech`).
+  Imported here, once DATASETS exists, to avoid an import cycle."""
+  # pylint: disable=import-outside-toplevel
+  from ar_jax.data import shakespeare, speech
+  for module in (shakespeare, speech):
+    DATASETS[module.NAME] = module.spec()
 
 
-_register_text()
+_register_module_datasets()
 
 
 def default_data_dir():

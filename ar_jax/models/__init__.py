@@ -20,6 +20,7 @@ _REGISTRY = {
     "made": "ar_jax.models.made:MADE",
     "nade": "ar_jax.models.nade:NADE",
     "rnade": "ar_jax.models.rnade:RNADE",
+    "wavenet": "ar_jax.models.wavenet:WaveNet",
 }
 
 

@@ -7,7 +7,9 @@ determines default to the data's values, for the fields the model declares:
   28x28x1 -> 784, is allowed; resizing is not);
 - `num_classes`: the values per element after binarization (discrete data);
 - `cond_classes`: the class count of a class-label `cond` (e.g. 10 digits);
-- `cond_size`: the number of elements of a vector / sequence `cond`.
+- `cond_size`: the number of elements of a vector / sequence `cond`;
+- `local_channels` / `local_hop` (models with local conditioning, WaveNet):
+  a stream's per-position feature, [T / hop, C] per window, gives C and hop.
 
 A model is conditional when it declares `cond_classes` or `cond_size` and one
 of them is > 0. The data must then provide a `cond` (config.data.cond_feature),
@@ -80,6 +82,16 @@ def _cond_hparams(name, fields, hparams, data):
           f"({', '.join(f'{k}={v}' for k, v in given.items())}): it needs a `cond` "
           "input. Set config.data.cond_feature to a feature of the dataset (e.g. "
           "'label'), or set the model's cond hparams to 0")
+    return
+  if data.is_stream and data.cond.shape and "local_channels" in fields:
+    # A per-position (or lower-rate, hop > 1) feature of a stream is a local
+    # conditioning sequence [T / hop, C] for a model that takes one.
+    for key, value in (("local_channels", math.prod(data.cond.shape[1:])),
+                       ("local_hop", data.cond.hop)):
+      if hparams.setdefault(key, value) != value:
+        raise ValueError(
+            f"config.model.hparams.{key}={hparams[key]} but config.data.cond_feature="
+            f"{data.cond.name!r} gives {value}; expected them to match (or leave {key} unset)")
     return
   need = "cond_classes" if data.cond_classes else "cond_size"
   value = data.cond_classes or data.cond_size
