@@ -124,7 +124,7 @@ def test_has_cache_reads_the_declaration():
   assert sampling.has_cache(models.get("nade", input_shape=(3,), hidden_size=2))
   assert sampling.has_cache(models.get("rnade", input_shape=(3,)))
   assert sampling.has_cache(models.get("deepnade", input_shape=(3,), num_orderings=2))
-  assert not sampling.has_cache(models.get("made", input_shape=(3,)))
+  assert sampling.has_cache(models.get("made", input_shape=(3,)))
   assert not sampling.has_cache(models.get("fvsbn", input_shape=(3,)))
 
 
@@ -145,9 +145,9 @@ def test_has_cache_refuses_an_inconsistent_declaration(model, match):
 
 
 def test_default_cache_methods_raise_a_clear_error():
-  model = models.get("made", input_shape=(3,), hidden_sizes=(4,))
+  model = models.get("fvsbn", input_shape=(3,))
   variables = model.init(jax.random.key(0), jnp.zeros((1, 3), jnp.int32))
-  with pytest.raises(NotImplementedError, match="MADE has no cached sampler.*naive"):
+  with pytest.raises(NotImplementedError, match="FVSBN has no cached sampler.*naive"):
     model.apply(variables, 2, method="init_cache")
   step = base.CacheStep(t=0, dim=0, prev_dim=0, x_prev=jnp.zeros(2, jnp.int32), order_index=0)
   with pytest.raises(NotImplementedError, match="supports_cache = True"):

@@ -27,7 +27,8 @@ from ar_jax.masks.causal import causal_attention_mask, causal_conv1d_mask, causa
 from ar_jax.masks.check import AutoregressiveError, check_autoregressive, connectivity
 from ar_jax.masks.conv import (check_conv_autoregressive, conv_mask, horizontal_stack_mask,
                                image_feature_dims, unroll_conv_mask, vertical_stack_mask)
-from ar_jax.masks.dense import (MadeMasks, hidden_mask, made_mask_pool, made_masks,
+from ar_jax.masks.dense import (DegreeGroups, MadeMasks, degree_groups, hidden_mask,
+                                made_mask_pool, made_masks,
                                 masks_from_degrees, output_mask, stack_made_masks,
                                 triangular_mask)
 from ar_jax.masks.orderings import (chained_hidden_degrees, degree_pool, get_ordering,
@@ -35,9 +36,9 @@ from ar_jax.masks.orderings import (chained_hidden_degrees, degree_pool, get_ord
                                     ordering_pool, positions)
 
 __all__ = [
-    "AutoregressiveError", "MadeMasks", "causal_attention_mask", "causal_conv1d_mask",
+    "AutoregressiveError", "DegreeGroups", "MadeMasks", "causal_attention_mask", "causal_conv1d_mask",
     "causal_conv1d_padding", "chained_hidden_degrees", "check_autoregressive",
-    "check_conv_autoregressive", "connectivity", "conv_mask", "degree_pool", "get_ordering",
+    "check_conv_autoregressive", "connectivity", "conv_mask", "degree_groups", "degree_pool", "get_ordering",
     "hidden_degrees", "hidden_mask", "horizontal_stack_mask", "image_feature_dims",
     "input_degrees", "made_mask_pool", "made_masks", "made_pool_v0", "masks_from_degrees",
     "ordering_pool", "output_mask", "positions", "stack_made_masks", "triangular_mask",

@@ -150,3 +150,37 @@ def triangular_mask(ordering):
   """bool [D, D]: [j, i] True iff dim j is strictly before dim i (FVSBN, NADE)."""
   pos = orderings.positions(ordering)
   return pos[:, None] < pos[None, :]
+
+
+class DegreeGroups(NamedTuple):
+  """Units grouped by degree, for code that visits them one degree at a time.
+
+  For pool entry m and degree t, the units of degree t are
+  `units[m, start[m, t] : start[m, t] + count[m, t]]`. `units` is padded with
+  `width` trailing zeros, so a fixed-size slice `units[m, s : s + width]`
+  never runs off the end (a slice that would is not shifted back, as
+  `lax.dynamic_slice` would do); entries past `count` are to be ignored.
+
+  units: int32 [M, H + width], each row a stable argsort of the degrees.
+  start, count: int32 [M, max_degree + 1].
+  width: the largest count (>= 1).
+  """
+  units: np.ndarray
+  start: np.ndarray
+  count: np.ndarray
+  width: int
+
+
+def degree_groups(degrees_MxH, max_degree):
+  """`DegreeGroups` of integer degrees [M, H] in [0, max_degree]."""
+  deg = np.asarray(degrees_MxH)
+  order = np.argsort(deg, axis=1, kind="stable")
+  sorted_deg = np.take_along_axis(deg, order, axis=1)
+  t = np.arange(max_degree + 1)
+  lo = np.stack([np.searchsorted(row, t, side="left") for row in sorted_deg])
+  hi = np.stack([np.searchsorted(row, t, side="right") for row in sorted_deg])
+  count = hi - lo
+  width = max(1, int(count.max()))
+  units = np.concatenate([order, np.zeros((deg.shape[0], width), order.dtype)], axis=1)
+  return DegreeGroups(units.astype(np.int32), lo.astype(np.int32), count.astype(np.int32),
+                      width)

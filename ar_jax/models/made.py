@@ -29,7 +29,7 @@ fully conditional model. The cond weights live in their own submodules
 those of the unconditional one for the same init key.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -276,3 +276,86 @@ class MADE(base.ARModel):
     if self.num_masks == 1:
       return self._log_prob_one(x, cond, 0)
     return self._log_prob_one(x, cond, jax.random.randint(key, (), 0, self.num_masks))
+
+  # ---- cache protocol: running pre-activations, every unit absorbed once ----
+  supports_cache: ClassVar[bool] = True
+
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    """Pre-activations of every hidden layer before any input is known.
+
+    The cache holds `hidden`: per hidden layer, the running pre-activation
+    [B, H_l] (bias and cond term included), and `io` [B, D*P] (only with
+    `direct` or no hidden layers): the running sum of the input->output
+    connections. Valid for every pool entry (`order_index` is read per step).
+    """
+    del order_index  # Every step reads its degrees from step.order_index.
+    cond_BxC = self._cond_features(cond, batch_size)
+    params = self.variables["params"]
+    hidden = []
+    for i, width in enumerate(self.hidden_sizes):
+      a = jnp.broadcast_to(params[f"bias_{i}"][None], (batch_size, width))
+      hidden.append(a if cond_BxC is None else a + self.cond[i](cond_BxC))
+    cache = {"hidden": hidden}
+    if self.direct or not self.hidden_sizes:
+      io = jnp.zeros((batch_size, self.num_dims * self.distribution.num_params))
+      if self.direct and cond_BxC is not None:
+        io = io + self.cond_direct(cond_BxC)
+      cache["io"] = io
+    return cache
+
+  def cached_step(self, cache, step, cond=None):
+    """Params [B, P] of dim `step.dim` under pool entry `step.order_index`.
+
+    A hidden unit of degree m sees inputs of degree <= m only, so its value is
+    final once the dims at positions 0..m-1 are known, i.e. at step t = m.
+    Step t adds the just-generated input (degree t) to the first layer's
+    pre-activations, then the units of degree t of each layer, now final, to
+    the next layer's, and reads dim `step.dim` (degree t + 1) from the units
+    of degree <= t. Each connection is used once per sample, so generating
+    all D dims costs about one forward pass instead of D. Equal to
+    `__call__` up to float rounding (the sums run in another order); the
+    conformance suite checks that the samples are the naive sampler's.
+    """
+    del cond  # Folded into the cache by init_cache.
+    params = self.variables["params"]
+    k1, p = self.num_classes - 1, self.distribution.num_params
+    m, t, num_hidden = step.order_index, step.t, len(self.hidden_sizes)
+    degrees = [jnp.asarray(deg)[m] for deg in self._pool()]  # [D], [H_1], ...
+    deg_prev = degrees[0][step.prev_dim]  # == t for t > 0
+    feats_BxK1 = nn.one_hot(step.x_prev, self.num_classes)[:, 1:] * (t > 0)
+
+    def input_rows(name):  # The kernel rows of the features of prev_dim.
+      return jax.lax.dynamic_slice_in_dim(params[name], step.prev_dim * k1, k1, axis=0)
+
+    hidden = list(cache["hidden"])
+    if num_hidden:
+      w = input_rows("kernel_0") * (deg_prev <= degrees[1])[None].astype(jnp.float32)
+      hidden[0] = hidden[0] + feats_BxK1 @ w
+    new_cache = {"hidden": hidden}
+    if "io" in cache:
+      deg_out = jnp.repeat(degrees[0], p)
+      row_mask = (deg_prev < deg_out)[None].astype(jnp.float32)
+      io = cache["io"]
+      for name in ([] if num_hidden else ["kernel_0"]) + (["direct_kernel"] if self.direct else []):
+        io = io + feats_BxK1 @ (input_rows(name) * row_mask)
+      new_cache["io"] = io
+    for layer in range(1, num_hidden):
+      groups = masks.degree_groups(self._pool()[layer], self.num_dims - 1)
+      start, count = jnp.asarray(groups.start)[m, t], jnp.asarray(groups.count)[m, t]
+      units = jax.lax.dynamic_slice_in_dim(jnp.asarray(groups.units)[m], start, groups.width)
+      valid = jnp.arange(groups.width) < count
+      h_BxW = jnp.where(valid[None], jax.nn.relu(hidden[layer - 1][:, units]), 0.0)
+      mask_WxH = degrees[layer][units][:, None] <= degrees[layer + 1][None]
+      hidden[layer] = hidden[layer] + h_BxW @ (
+          params[f"kernel_{layer}"][units] * mask_WxH.astype(jnp.float32))
+
+    d = step.dim
+    out_kernel, out_bias = params[f"kernel_{num_hidden}"], params[f"bias_{num_hidden}"]
+    out_BxP = jax.lax.dynamic_slice_in_dim(out_bias, d * p, p)[None]
+    if num_hidden:
+      col_mask = (degrees[-1] < degrees[0][d])[:, None].astype(jnp.float32)
+      w = jax.lax.dynamic_slice_in_dim(out_kernel, d * p, p, axis=1) * col_mask
+      out_BxP = jax.nn.relu(hidden[-1]) @ w + out_BxP
+    if "io" in new_cache:
+      out_BxP = out_BxP + jax.lax.dynamic_slice_in_dim(new_cache["io"], d * p, p, axis=1)
+    return out_BxP, new_cache
