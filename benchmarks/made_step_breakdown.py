@@ -1,0 +1,147 @@
+"""Where a MADE train step's time goes: the trainer's step vs its parts, back to back.
+
+  python benchmarks/made_step_breakdown.py [--hidden 500,500] [--rounds 5] [--steps 20]
+
+Times, alternating in one process (each round runs every variant once, the
+table gives the median over rounds): the trainer's jitted step
+(`ar_jax.steps.jit_train_steps`, one step per dispatch), a bare Adam step
+(value_and_grad + optax.adam, donated), the loss and gradient alone, the
+Adam update alone, and a plain (unmasked) dense MLP's loss and gradient of
+the same shape. Times are process CPU time (both threads), which other jobs on a
+shared machine inflate less than wall time. The matmul rate of this machine is measured in the same
+rounds (f32 100 x D @ D x H of the first layer), so FLOP shares can be read
+off on a shared machine. Batch 100 of random binary vectors, float32.
+"""
+
+import argparse
+import functools
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ar_jax import configs, models, optim, sharding, steps, train_state
+
+
+def _timer(fn, steps):
+  def run():
+    out = None
+    t = time.process_time()
+    for _ in range(steps):
+      out = fn()
+    jax.block_until_ready(out)
+    return (time.process_time() - t) / steps
+  return run
+
+
+def build(hidden, batch=100, dims=784):
+  model = models.get("made", input_shape=(dims,), hidden_sizes=hidden)
+  c = configs.default_config()
+  c.optim.lr = 1e-3
+  mesh = sharding.make_mesh()
+  tx, schedule = optim.make_optimizer(c.optim, optim.num_updates(c))
+  dummy = train_state.dummy_inputs(model, np.int32)
+  abstract = train_state.abstract_state(model, tx, False, dummy)
+  train_fn = steps.jit_train_steps(c, model, tx, schedule,
+                                   train_state.state_sharding(abstract, mesh), mesh)
+  state = {"s": train_state.init_state(model, tx, False, jax.random.key(0), mesh, dummy)}
+  x_u8 = (np.random.default_rng(0).random((1, batch, dims)) < 0.13).astype(np.uint8)
+  batch_dev = jax.device_put({"x": x_u8}, sharding.batch_sharding(mesh, 1))
+  x = jnp.asarray(x_u8[0], jnp.int32)
+  params = jax.tree.map(jnp.copy, state["s"].params)  # the state is donated
+
+  def trainer():
+    state["s"], m = train_fn(state["s"], batch_dev)
+    return m["loss"]
+
+  loss_fn = lambda p, x: -model.apply({"params": p}, x, method="log_prob").mean()  # noqa: E731
+  adam = optax.adam(1e-3)
+
+  @functools.partial(jax.jit, donate_argnums=0)
+  def bare(st, x):
+    p, o = st
+    loss, g = jax.value_and_grad(loss_fn)(p, x)
+    u, o = adam.update(g, o, p)
+    return (optax.apply_updates(p, u), o), loss
+
+  bare_state = {"s": (jax.tree.map(jnp.copy, params), adam.init(params))}
+
+  def bare_step():
+    bare_state["s"], loss = bare(bare_state["s"], x)
+    return loss
+
+  grad_fn = jax.jit(jax.value_and_grad(loss_fn))
+
+  @functools.partial(jax.jit, donate_argnums=0)
+  def adam_only(st, g):
+    p, o = st
+    u, o = adam.update(g, o, p)
+    return optax.apply_updates(p, u), o
+
+  grads = jax.tree.map(lambda p: 1e-3 * jnp.ones_like(p), params)
+  adam_state = {"s": (jax.tree.map(jnp.copy, params), adam.init(params))}
+
+  def adam_step():
+    adam_state["s"] = adam_only(adam_state["s"], grads)
+    return adam_state["s"][0]
+
+  # The same network without masks: what the GEMMs and activations cost alone.
+  dense = [p for k, p in sorted(params.items()) if k.startswith("kernel")]
+  bias = [p for k, p in sorted(params.items()) if k.startswith("bias")]
+  xf = x.astype(jnp.float32)
+
+  def dense_loss(ws, bs):
+    h = xf
+    for w, b in zip(ws[:-1], bs[:-1]):
+      h = jax.nn.relu(h @ w + b)
+    logits = h @ ws[-1] + bs[-1]
+    return optax.sigmoid_binary_cross_entropy(logits, xf).sum(-1).mean()
+
+  dense_grad = jax.jit(jax.value_and_grad(dense_loss, argnums=(0, 1)))
+  w0 = dense[0]
+  mm = jax.jit(lambda a, b: a @ b)
+  flops = 6 * sum(w.size for w in dense) * batch
+  return {
+      "trainer step": trainer,
+      "bare Adam step": bare_step,
+      "loss+grad (masked)": lambda: grad_fn(params, x)[0],
+      "Adam update only": adam_step,
+      "loss+grad (unmasked dense)": lambda: dense_grad(dense, bias)[0],
+      "matmul 100xD@DxH1": lambda: mm(xf, w0),
+  }, flops, 2 * batch * w0.size
+
+
+def main():
+  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--hidden", default="500,500")
+  ap.add_argument("--rounds", type=int, default=5)
+  ap.add_argument("--steps", type=int, default=20)
+  ap.add_argument("--json")
+  a = ap.parse_args()
+  hidden = tuple(int(h) for h in a.hidden.split(","))
+  fns, flops, mm_flops = build(hidden)
+  timers = {k: _timer(f, a.steps) for k, f in fns.items()}
+  for t in timers.values():  # compile and warm up
+    t()
+  times = {k: [] for k in timers}
+  for _ in range(a.rounds):
+    for k, t in timers.items():
+      times[k].append(t())
+  med = {k: statistics.median(v) for k, v in times.items()}
+  rate = mm_flops / med["matmul 100xD@DxH1"] / 1e9
+  print(f"MADE 784-{'-'.join(map(str, hidden))}-784, batch 100: {flops / 1e9:.2f} GFLOP/step "
+        f"(6 x weights x batch); matmul rate this run {rate:.0f} GFLOP/s")
+  for k, v in med.items():
+    print(f"  {k:28s} {v * 1e3:8.2f} ms")
+  if a.json:
+    with open(a.json, "w") as f:
+      json.dump({"hidden": hidden, "median_s": med, "all_s": times, "flops_per_step": flops,
+                 "matmul_gflops": rate}, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
