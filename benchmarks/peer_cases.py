@@ -17,7 +17,7 @@ import importlib.util
 import os
 
 _PARTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
-_PARTS = ("dense", "image", "text")
+_PARTS = ("dense", "image", "image_pp", "text")
 
 
 def _load(part):

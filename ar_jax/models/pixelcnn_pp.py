@@ -99,8 +99,18 @@ class _Full:
     return v
 
 
+# Rows a cached map keeps (a ring buffer): a window reads padded rows p, p+1
+# with p = s * i_out (+1) at most 2 rows behind the level's current row.
+_RING = 3
+
+
 class _Cached:
-  """Runs the layers at one image row ("row": the u stream) or one position ("pos")."""
+  """Runs the layers at one image row ("row": the u stream) or one position ("pos").
+
+  `maps` hold each convolution's `pad_shifted` input as a ring of `_RING`
+  padded rows (padded row p in slot p % _RING) and each u value the ul stream
+  reads as its current row only: nothing older is ever read again.
+  """
 
   def __init__(self, model, maps, r, c, mode):
     self.model, self.maps, self.r, self.c, self.mode = model, dict(maps), r, c, mode
@@ -108,24 +118,36 @@ class _Cached:
   def pos(self, level):
     return self.r >> level, self.c >> level
 
+  def _window(self, key, spec, i, j, cols):
+    """Like `_window` (one output row of `cols` outputs) on the ring `maps[key]`."""
+    ring, s = self.maps[key], spec.stride
+    size = (ring.shape[0], 1, (cols - 1) * s + spec.kw, ring.shape[3])
+    rows = [jax.lax.dynamic_slice(ring, (0, (s * i + spec.row_off + t) % _RING,
+                                         s * j + spec.col_off, 0), size)
+            for t in range(spec.kh)]
+    return jnp.concatenate(rows, axis=1) if spec.kh > 1 else rows[0]
+
+  def write(self, key, v, i, j):
+    """Writes v [B, 1, n, C] at unpadded row i, columns j.. into the ring `maps[key]`."""
+    self.maps[key] = jax.lax.dynamic_update_slice(self.maps[key], v, (0, (i + 1) % _RING,
+                                                                      j + 1, 0))
+
   def first(self, key, spec, shift):
     w = self.model.sizes[0][1] if self.mode == "row" else 1
     i, j = self.pos(0)
     i, j, valid = (i - 1, j, i > 0) if shift == "down" else (i, j - 1, j > 0)
-    y = self.model.layers[key](_window(self.maps["x"], spec, i, j, 1, w))
+    y = self.model.layers[key](self._window("x", spec, jnp.maximum(i, 0), j, w))
     return jnp.where(valid, y, 0.0)
 
   def conv(self, key, v, spec, level):
     i, j = self.pos(level)
-    start = (0, i + 1, 1, 0) if self.mode == "row" else (0, i + 1, j + 1, 0)
-    self.maps[key] = jax.lax.dynamic_update_slice(self.maps[key], v, start)
+    self.write(key, v, i, 0 if self.mode == "row" else j)
     out_level = level + (spec.stride == 2)
     i, j = self.pos(out_level)
     if self.mode == "row":
-      win = _window(self.maps[key], spec, i, 0, 1, self.model.sizes[out_level][1])
-    else:
-      win = _window(self.maps[key], spec, i, j, 1, 1)
-    return self.model.layers[key](win)
+      return self.model.layers[key](self._window(key, spec, i, 0,
+                                                 self.model.sizes[out_level][1]))
+    return self.model.layers[key](self._window(key, spec, i, j, 1))
 
   def up(self, key, v, level_out):
     y = self.model.layers[key](v)  # [B, 2, 2w, F] (row) or [B, 2, 2, F] (pos)
@@ -135,14 +157,14 @@ class _Cached:
     return jax.lax.dynamic_slice(y, (0, i % 2, j % 2, 0), (y.shape[0], 1, 1, y.shape[3]))
 
   def u_value(self, n, v, level):
-    i, _ = self.pos(level)
-    self.maps[f"u{n}"] = jax.lax.dynamic_update_slice(self.maps[f"u{n}"], v, (0, i, 0, 0))
+    del level
+    self.maps[f"u{n}"] = v  # The current row of its level.
     return v
 
   def read_u(self, n, level):
-    i, j = self.pos(level)
+    _, j = self.pos(level)
     u = self.maps[f"u{n}"]
-    return jax.lax.dynamic_slice(u, (0, i, j, 0), (u.shape[0], 1, 1, u.shape[3]))
+    return jax.lax.dynamic_slice(u, (0, 0, j, 0), (u.shape[0], 1, 1, u.shape[3]))
 
 
 class PixelCNNPP(ARModel):
@@ -345,9 +367,13 @@ class PixelCNNPP(ARModel):
     self.check_unconditional(cond)
     h, w, c = self.input_shape
     _, ctx = self._full(jnp.zeros((batch_size, h, w, c), jnp.float32))
-    maps = {k: jnp.zeros_like(v) for k, v in ctx.maps.items()}
-    # The ones channel inside the image (the padding stays 0), as `_net_input`.
-    maps["x"] = shifted.pad_shifted(self._net_input(jnp.zeros((batch_size, h, w, c))))
+    rows = lambda k, a: (a.shape[0], 1 if k.startswith("u") and k[1:].isdigit() else _RING,
+                         *a.shape[2:])
+    maps = {k: jnp.zeros(rows(k, a), a.dtype) for k, a in ctx.maps.items()}
+    # The ones channel inside the image (the padding stays 0), as `_net_input`;
+    # ring slot 0 is the top padding row until image row 2 replaces it.
+    ones = jnp.zeros((batch_size, _RING, w + 2, c + 1)).at[:, 1:, 1:w + 1, c].set(1.0)
+    maps["x"] = ones
     return {"maps": maps, "xv": jnp.zeros((batch_size, h * w * c), jnp.float32),
             "pixel": jnp.zeros((batch_size, self.pixel_distribution.num_params), jnp.float32)}
 
@@ -375,9 +401,12 @@ class PixelCNNPP(ARModel):
     xv = xv.at[:, pd].set(val)
     y = self._net_input(val[:, None])[:, :1]
     pr, pc, pch = pd // (w * c), (pd // c) % w, pd % c
-    old = jax.lax.dynamic_slice(maps["x"], (0, pr + 1, pc + 1, pch), (y.shape[0], 1, 1, 1))
+    slot = (pr + 1) % _RING
+    old = jax.lax.dynamic_slice(maps["x"], (0, slot, pc + 1, pch), (y.shape[0], 1, 1, 1))
     maps["x"] = jax.lax.dynamic_update_slice(
-        maps["x"], jnp.where(seen, y[:, None, None], old), (0, pr + 1, pc + 1, pch))
+        maps["x"], jnp.where(seen, y[:, None, None], old), (0, slot, pc + 1, pch))
+    # Its ones channel too: the ring slot may have held the top padding row.
+    maps["x"] = maps["x"].at[:, slot, pc + 1, c].set(1.0)
     d = step.dim
     r, col, ch = d // (w * c), (d // c) % w, d % c
     if c == 1:
