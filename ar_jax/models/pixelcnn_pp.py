@@ -197,6 +197,7 @@ class PixelCNNPP(ARModel):
   # ---- static structure ----
   @property
   def pixel_distribution(self):
+    self._check_hparams()  # Everything else reads the shape through here.
     return PixelDiscretizedLogisticMixture(self.num_mixtures, self.input_shape[2],
                                            self.num_classes)
 
