@@ -68,15 +68,17 @@ def test_cached_sampler_equals_naive_on_256_levels_odd_sizes_and_three_levels():
 
 
 def test_default_hyperparameters_on_the_smallest_rgb_input():
-  """The paper's model (160 filters, 3 levels of 5 layers, 256 levels) builds on 2x2x3."""
+  """The paper's model (160 filters, 3 levels of 5 layers, 256 levels) is exact on 2x2x3.
+
+  The costliest test here (two sampler compiles of a 60-convolution network);
+  the tiny variants of the conformance suite cover the same code paths.
+  """
   model = models.get("pixelcnn_pp", input_shape=(2, 2, 3))
   assert (model.num_filters, model.num_resnet, model.num_levels, model.num_mixtures,
           model.dropout) == (160, 5, 3, 10, 0.5)
   assert model.sizes == [(2, 2), (1, 1), (1, 1)]
   x = testlib.example_input(model, 2)
   v = jax.jit(model.init)(jax.random.key(0), x)
-  lp = jax.jit(lambda v, x: model.apply(v, x, method="log_prob"))(v, x)
-  assert np.all(np.isfinite(np.asarray(lp))) and np.all(np.asarray(lp) < 0)
   key = jax.random.key(5)
   np.testing.assert_array_equal(np.asarray(ar_jax.sample(model, v, key, 2)),
                                 np.asarray(ar_jax.sample(model, v, key, 2, use_cache=False)))
