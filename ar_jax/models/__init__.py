@@ -19,6 +19,7 @@ _REGISTRY = {
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "made": "ar_jax.models.made:MADE",
     "nade": "ar_jax.models.nade:NADE",
+    "pixelcnn_pp": "ar_jax.models.pixelcnn_pp:PixelCNNPP",
     "rnade": "ar_jax.models.rnade:RNADE",
     "wavenet": "ar_jax.models.wavenet:WaveNet",
 }

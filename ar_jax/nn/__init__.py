@@ -6,6 +6,9 @@
   (`kernel * mask`, optional weight norm; masks are never params).
 - `ar_jax.nn.causal`: `CausalConv1D` (WaveNet), `causal_shift`, `down_shift`
   (Gated PixelCNN) and `gated_activation`.
+- `ar_jax.nn.shifted`: PixelCNN++'s down / down-right shifted convolutions
+  (`ShiftedConv2D`, `ShiftedDeconv2D` on `pad_shifted` input), `NiN`,
+  `right_shift`, `concat_elu`.
 
 Where the next layers go, each created with its first model (no empty modules
 before then):
@@ -22,6 +25,9 @@ before then):
 
 from ar_jax.nn.causal import CausalConv1D, causal_shift, down_shift, gated_activation
 from ar_jax.nn.masked import MaskedConv2D, MaskedDense, add_bias, masked_kernel
+from ar_jax.nn.shifted import (NiN, ShiftedConv2D, ShiftedDeconv2D, concat_elu, pad_shifted,
+                               right_shift)
 
-__all__ = ["CausalConv1D", "MaskedConv2D", "MaskedDense", "add_bias", "causal_shift",
-           "down_shift", "gated_activation", "masked_kernel"]
+__all__ = ["CausalConv1D", "MaskedConv2D", "MaskedDense", "NiN", "ShiftedConv2D",
+           "ShiftedDeconv2D", "add_bias", "causal_shift", "concat_elu", "down_shift",
+           "gated_activation", "masked_kernel", "pad_shifted", "right_shift"]

@@ -1,0 +1,422 @@
+"""PixelCNN++ (Salimans et al. 2017) with exact incremental (cached) sampling.
+
+Network (the authors' released `pixel_cnn_pp/model.py`, in Flax): two
+streams of gated ResNet layers with concat-ELU, `u` (down-shifted 2x3
+convolutions: the rows above a pixel) and `ul` (down-right-shifted 2x2: also
+the pixels to its left, plus a 1x1 shortcut from `u`); an upward pass of
+`num_levels` resolutions (`num_resnet` layers each, stride-2 convolutions in
+between) and a downward pass that upsamples with transposed convolutions and
+reads the upward pass's outputs through shortcut connections (ResNet layer
+count per level: R going up, R then R+1 coming down, as the released code).
+Causality comes from padding and shifts, never from masks. Odd sizes round
+up on the way down and are cropped on the way up, so any H x W works
+(2 x 2 with three levels is 2x2, 1x1, 1x1).
+
+Output: `PixelDiscretizedLogisticMixture` (K components, channel c's mean
+linear in the earlier channels of the same pixel) over `num_classes` levels,
+for any C. For binary data (num_classes=2) it is the same mixture over two
+levels, as TFP's PixelCNN uses for binary images (high=1): one code path,
+coupled channels for any C (a Bernoulli head would need its own coupling).
+
+Per-dimension contract (`ar_jax.models.base`): `__call__` returns
+`channel_params` [B, H, W, C, 3K], the exact conditional of each channel given
+the pixels before it and the earlier channels of its pixel, under the raster
+(h, w, c) order; `distribution` is the per-channel mixture, so `ar_jax.sample`
+draws channel by channel exactly. `pixel_params` gives the per-pixel network
+output; `log_prob` uses the joint per-pixel mixture (the same value).
+
+Cached sampling (the idea of Ramachandran et al. 2017): caches hold, for
+every convolution, its padded input map at every resolution. The `u` stream
+is computed one row per level at the first step of each image row (it sees
+only rows above); the `ul` stream one position per layer and level per new
+pixel (resolution l at (r >> l, c >> l): recomputing it at a later pixel reads
+the same final inputs, so it is idempotent). Channels after the first only
+re-read the pixel's network output (`channel_params`), no network at all.
+"""
+
+import zlib
+from typing import ClassVar, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ar_jax.distributions import PixelDiscretizedLogisticMixture
+from ar_jax.models.base import ARModel
+from ar_jax.nn import shifted
+from ar_jax.nn.causal import down_shift
+
+
+class _Spec(NamedTuple):
+  """Which window of a `pad_shifted` input feeds output (i, j): rows from s*i + row_off."""
+  kh: int
+  kw: int
+  row_off: int = 0
+  col_off: int = 0
+  stride: int = 1
+
+
+_DOWN = _Spec(2, 3)              # u stream: rows r-1..r, columns c-1..c+1
+_DOWN_RIGHT = _Spec(2, 2)        # ul stream: rows r-1..r, columns c-1..c
+_DOWN2 = _Spec(2, 3, stride=2)
+_DOWN_RIGHT2 = _Spec(2, 2, stride=2)
+_FIRST_UP = _Spec(1, 3, row_off=1)    # then down_shift: row r-1 only
+_FIRST_LEFT = _Spec(2, 1, col_off=1)  # then right_shift: column c-1 only
+
+
+def _window(padded, spec, i0, j0, rows, cols):
+  """The input window of `rows` x `cols` outputs starting at output (i0, j0)."""
+  s = spec.stride
+  size = (padded.shape[0], (rows - 1) * s + spec.kh, (cols - 1) * s + spec.kw, padded.shape[3])
+  return jax.lax.dynamic_slice(padded, (0, s * i0 + spec.row_off, s * j0 + spec.col_off, 0), size)
+
+
+class _Full:
+  """Runs the layers on whole maps (training, likelihood, naive sampling)."""
+
+  def __init__(self, model, x_in):
+    self.model, self.maps = model, {}
+    self.maps["x"] = shifted.pad_shifted(x_in)
+
+  def first(self, key, spec, shift):
+    h, w = self.model.sizes[0]
+    y = self.model.layers[key](_window(self.maps["x"], spec, 0, 0, h, w))
+    return down_shift(y) if shift == "down" else shifted.right_shift(y)
+
+  def conv(self, key, v, spec, level):
+    del level
+    h, w = -(-v.shape[1] // spec.stride), -(-v.shape[2] // spec.stride)
+    self.maps[key] = shifted.pad_shifted(v)  # recorded: init_cache takes its shapes
+    return self.model.layers[key](_window(self.maps[key], spec, 0, 0, h, w))
+
+  def up(self, key, v, level_out):
+    h, w = self.model.sizes[level_out]
+    return self.model.layers[key](v)[:, :h, :w]
+
+  def u_value(self, n, v, level):
+    del level
+    self.maps[f"u{n}"] = v
+    return v
+
+
+# Rows a cached map keeps (a ring buffer): a window reads padded rows p, p+1
+# with p = s * i_out (+1) at most 2 rows behind the level's current row.
+_RING = 3
+
+
+class _Cached:
+  """Runs the layers at one image row ("row": the u stream) or one position ("pos").
+
+  `maps` hold each convolution's `pad_shifted` input as a ring of `_RING`
+  padded rows (padded row p in slot p % _RING) and each u value the ul stream
+  reads as its current row only: nothing older is ever read again.
+  """
+
+  def __init__(self, model, maps, r, c, mode):
+    self.model, self.maps, self.r, self.c, self.mode = model, dict(maps), r, c, mode
+
+  def pos(self, level):
+    return self.r >> level, self.c >> level
+
+  def _window(self, key, spec, i, j, cols):
+    """Like `_window` (one output row of `cols` outputs) on the ring `maps[key]`."""
+    ring, s = self.maps[key], spec.stride
+    size = (ring.shape[0], 1, (cols - 1) * s + spec.kw, ring.shape[3])
+    rows = [jax.lax.dynamic_slice(ring, (0, (s * i + spec.row_off + t) % _RING,
+                                         s * j + spec.col_off, 0), size)
+            for t in range(spec.kh)]
+    return jnp.concatenate(rows, axis=1) if spec.kh > 1 else rows[0]
+
+  def write(self, key, v, i, j):
+    """Writes v [B, 1, n, C] at unpadded row i, columns j.. into the ring `maps[key]`."""
+    self.maps[key] = jax.lax.dynamic_update_slice(self.maps[key], v, (0, (i + 1) % _RING,
+                                                                      j + 1, 0))
+
+  def first(self, key, spec, shift):
+    w = self.model.sizes[0][1] if self.mode == "row" else 1
+    i, j = self.pos(0)
+    i, j, valid = (i - 1, j, i > 0) if shift == "down" else (i, j - 1, j > 0)
+    y = self.model.layers[key](self._window("x", spec, jnp.maximum(i, 0), j, w))
+    return jnp.where(valid, y, 0.0)
+
+  def conv(self, key, v, spec, level):
+    i, j = self.pos(level)
+    self.write(key, v, i, 0 if self.mode == "row" else j)
+    out_level = level + (spec.stride == 2)
+    i, j = self.pos(out_level)
+    if self.mode == "row":
+      return self.model.layers[key](self._window(key, spec, i, 0,
+                                                 self.model.sizes[out_level][1]))
+    return self.model.layers[key](self._window(key, spec, i, j, 1))
+
+  def up(self, key, v, level_out):
+    y = self.model.layers[key](v)  # [B, 2, 2w, F] (row) or [B, 2, 2, F] (pos)
+    i, j = self.pos(level_out)
+    if self.mode == "row":
+      return jax.lax.dynamic_slice_in_dim(y, i % 2, 1, axis=1)[:, :, :self.model.sizes[level_out][1]]
+    return jax.lax.dynamic_slice(y, (0, i % 2, j % 2, 0), (y.shape[0], 1, 1, y.shape[3]))
+
+  def u_value(self, n, v, level):
+    del level
+    self.maps[f"u{n}"] = v  # The current row of its level.
+    return v
+
+  def read_u(self, n, level):
+    _, j = self.pos(level)
+    u = self.maps[f"u{n}"]
+    return jax.lax.dynamic_slice(u, (0, 0, j, 0), (u.shape[0], 1, 1, u.shape[3]))
+
+
+class PixelCNNPP(ARModel):
+  """PixelCNN++ over images [B, H, W, C] of `num_classes` levels.
+
+  Defaults: the paper's CIFAR-10 model as in the authors' released code
+  (160 filters, 10 mixture components; the paper's text says 192 feature
+  maps), 3 resolutions with 5 ResNet layers per block (the paper's "6 blocks
+  of 5"), dropout 0.5, weight normalization (without the data-dependent
+  init). `dropout` acts only in `train_log_prob` (with its key).
+  """
+  input_shape: tuple
+  num_classes: int = 256
+  num_filters: int = 160
+  num_resnet: int = 5
+  num_levels: int = 3
+  num_mixtures: int = 10
+  dropout: float = 0.5
+  weight_norm: bool = True
+
+  input_kind: ClassVar[str] = "image"
+  supports_cache: ClassVar[bool] = True
+  conformance_variants: ClassVar[tuple] = (
+      {"input_shape": (3, 3, 1), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
+       "num_levels": 2, "num_mixtures": 2},
+      {"input_shape": (2, 2, 3), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
+       "num_levels": 2, "num_mixtures": 2},
+  )
+
+  # ---- static structure ----
+  @property
+  def pixel_distribution(self):
+    self._check_hparams()  # Everything else reads the shape through here.
+    return PixelDiscretizedLogisticMixture(self.num_mixtures, self.input_shape[2],
+                                           self.num_classes)
+
+  @property
+  def distribution(self):
+    return self.pixel_distribution.channel_distribution
+
+  @property
+  def sizes(self):
+    """(h, w) of each resolution level: halved and rounded up."""
+    h, w = self.input_shape[:2]
+    out = []
+    for _ in range(self.num_levels):
+      out.append((h, w))
+      h, w = -(-h // 2), -(-w // 2)
+    return out
+
+  def _check_hparams(self):
+    name = type(self).__name__
+    if len(self.input_shape) != 3 or min(self.input_shape) < 1:
+      raise ValueError(f"{name}: input_shape must be (H, W, C) of positive ints, got "
+                       f"{self.input_shape}")
+    for field in ("num_filters", "num_resnet", "num_levels", "num_mixtures"):
+      v = getattr(self, field)
+      if not isinstance(v, int) or v < 1:
+        raise ValueError(f"{name}: {field} must be a positive int, got {v!r}")
+    if not 0.0 <= self.dropout < 1.0:
+      raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}")
+
+  def _up_counts(self):
+    return [self.num_resnet] * self.num_levels
+
+  def _down_counts(self):  # index = level; the top level gets R, the others R + 1
+    return [self.num_resnet + (l < self.num_levels - 1) for l in range(self.num_levels)]
+
+  def setup(self):
+    self._check_hparams()
+    f, wn = self.num_filters, self.weight_norm
+    conv = lambda features, spec: shifted.ShiftedConv2D(
+        features, (spec.kh, spec.kw), spec.stride, weight_norm=wn)
+    layers = {"u_first": conv(f, _DOWN), "ul_first_up": conv(f, _FIRST_UP),
+              "ul_first_left": conv(f, _FIRST_LEFT)}
+    for stream, spec in (("u", _DOWN), ("ul", _DOWN_RIGHT)):
+      for pass_, counts in (("up", self._up_counts()), ("dn", self._down_counts())):
+        for l, n in enumerate(counts):
+          for k in range(n):
+            key = f"{stream}_{pass_}{l}_{k}"
+            layers[key + "_in"] = conv(f, spec)
+            layers[key + "_out"] = conv(2 * f, spec)
+            if stream == "ul" or pass_ == "dn":
+              layers[key + "_nin"] = shifted.NiN(f, weight_norm=wn)
+      for l in range(self.num_levels - 1):
+        layers[f"{stream}_down{l}"] = conv(f, _DOWN2 if stream == "u" else _DOWN_RIGHT2)
+        layers[f"{stream}_upsample{l + 1}"] = shifted.ShiftedDeconv2D(
+            f, (2, 3 if stream == "u" else 2), weight_norm=wn)
+    layers["out"] = shifted.NiN(self.pixel_distribution.num_params, weight_norm=wn)
+    self.layers = layers
+
+  # ---- the two streams, written once for whole maps and for cached steps ----
+  def _resnet(self, ctx, key, x, a, spec, level, drop):
+    c1 = ctx.conv(key + "_in", shifted.concat_elu(x), spec, level)
+    if a is not None:
+      c1 = c1 + self.layers[key + "_nin"](shifted.concat_elu(a))
+    c1 = shifted.concat_elu(c1)
+    if drop is not None:
+      keep = jax.random.bernoulli(jax.random.fold_in(drop, zlib.crc32(key.encode())),
+                                  1.0 - self.dropout, c1.shape)
+      c1 = jnp.where(keep, c1 / (1.0 - self.dropout), 0.0)
+    gate_a, gate_b = jnp.split(ctx.conv(key + "_out", c1, spec, level), 2, axis=-1)
+    return x + gate_a * jax.nn.sigmoid(gate_b)
+
+  def _u_stream(self, ctx, drop):
+    """The u values the ul stream reads, in the order it reads them."""
+    u = ctx.first("u_first", _DOWN, "down")
+    stack, seq = [u], []
+    for l, n in enumerate(self._up_counts()):
+      for k in range(n):
+        u = self._resnet(ctx, f"u_up{l}_{k}", u, None, _DOWN, l, drop)
+        stack.append(u)
+        seq.append(ctx.u_value(len(seq), u, l))
+      if l < self.num_levels - 1:
+        stack.append(u := ctx.conv(f"u_down{l}", u, _DOWN2, l))
+    u = stack.pop()
+    for l in reversed(range(self.num_levels)):
+      for k in range(self._down_counts()[l]):
+        u = self._resnet(ctx, f"u_dn{l}_{k}", u, stack.pop(), _DOWN, l, drop)
+        seq.append(ctx.u_value(len(seq), u, l))
+      if l > 0:
+        u = ctx.up(f"u_upsample{l}", u, l - 1)
+    return seq
+
+  def _u_levels(self):
+    up = [l for l, n in enumerate(self._up_counts()) for _ in range(n)]
+    return up + [l for l in reversed(range(self.num_levels))
+                 for _ in range(self._down_counts()[l])]
+
+  def _ul_stream(self, ctx, seq, drop):
+    """Per-pixel network output [B, h, w, P] (h = w = 1 in a cached step)."""
+    ul = ctx.first("ul_first_up", _FIRST_UP, "down") + ctx.first(
+        "ul_first_left", _FIRST_LEFT, "right")
+    stack, n_read = [ul], 0
+    for l, n in enumerate(self._up_counts()):
+      for k in range(n):
+        ul = self._resnet(ctx, f"ul_up{l}_{k}", ul, seq[n_read], _DOWN_RIGHT, l, drop)
+        stack.append(ul)
+        n_read += 1
+      if l < self.num_levels - 1:
+        stack.append(ul := ctx.conv(f"ul_down{l}", ul, _DOWN_RIGHT2, l))
+    ul = stack.pop()
+    for l in reversed(range(self.num_levels)):
+      for k in range(self._down_counts()[l]):
+        a = jnp.concatenate([seq[n_read], stack.pop()], axis=-1)
+        ul = self._resnet(ctx, f"ul_dn{l}_{k}", ul, a, _DOWN_RIGHT, l, drop)
+        n_read += 1
+      if l > 0:
+        ul = ctx.up(f"ul_upsample{l}", ul, l - 1)
+    return self.layers["out"](jax.nn.elu(ul))
+
+  # ---- whole-image passes ----
+  def _net_input(self, xv):
+    """Class values [..., C] -> rescaled values in [-1, 1] and a channel of ones."""
+    y = 2.0 * xv / (self.num_classes - 1) - 1.0
+    return jnp.concatenate([y, jnp.ones_like(y[..., :1])], axis=-1)
+
+  def _full(self, xv, drop=None):
+    ctx = _Full(self, self._net_input(xv))
+    return self._ul_stream(ctx, self._u_stream(ctx, drop), drop), ctx
+
+  def _class_values(self, x):
+    """Float class values [B, H, W, C]: NaN for invalid ints, the mean class of a one-hot."""
+    self.check_input(x)
+    if jnp.issubdtype(x.dtype, jnp.integer):
+      valid = (x >= 0) & (x < self.num_classes)
+      return jnp.where(valid, x.astype(jnp.float32), jnp.nan)
+    return x.astype(jnp.float32) @ jnp.arange(self.num_classes, dtype=jnp.float32)
+
+  def pixel_params(self, x, cond=None):
+    """Per-pixel `pixel_distribution` params [B, H, W, P] (the network's output)."""
+    self.check_unconditional(cond)
+    return self._full(self._class_values(x))[0]
+
+  def __call__(self, x, cond=None):
+    """Per-channel conditionals [B, H, W, C, 3K] (see the module docstring)."""
+    self.check_unconditional(cond)
+    xv = self._class_values(x)
+    return self.pixel_distribution.channel_params(self._full(xv)[0], xv)
+
+  def log_prob(self, x, cond=None):
+    """log p(x) [B] in nats: the joint per-pixel mixture (equal to the chained conditionals)."""
+    return self._joint_log_prob(x, cond, None)
+
+  def train_log_prob(self, x, key, cond=None):
+    """`log_prob` with dropout (rate `dropout`) drawn from `key`."""
+    return self._joint_log_prob(x, cond, key if self.dropout > 0 else None)
+
+  def _joint_log_prob(self, x, cond, drop):
+    self.check_unconditional(cond)
+    xv = self._class_values(x)
+    if not jnp.issubdtype(x.dtype, jnp.integer):  # relaxed one-hot: chained conditionals
+      return super().log_prob(x)
+    params = self._full(xv, drop)[0]
+    return self.pixel_distribution.log_prob(params, x).reshape(x.shape[0], -1).sum(-1)
+
+  # ---- cache protocol ----
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    """Zero caches (shapes from a traced whole-image pass: XLA drops its compute)."""
+    del order_index
+    self.check_unconditional(cond)
+    h, w, c = self.input_shape
+    _, ctx = self._full(jnp.zeros((batch_size, h, w, c), jnp.float32))
+    rows = lambda k, a: (a.shape[0], 1 if k.startswith("u") and k[1:].isdigit() else _RING,
+                         *a.shape[2:])
+    maps = {k: jnp.zeros(rows(k, a), a.dtype) for k, a in ctx.maps.items()}
+    # The ones channel inside the image (the padding stays 0), as `_net_input`;
+    # ring slot 0 is the top padding row until image row 2 replaces it.
+    ones = jnp.zeros((batch_size, _RING, w + 2, c + 1)).at[:, 1:, 1:w + 1, c].set(1.0)
+    maps["x"] = ones
+    return {"maps": maps, "xv": jnp.zeros((batch_size, h * w * c), jnp.float32),
+            "pixel": jnp.zeros((batch_size, self.pixel_distribution.num_params), jnp.float32)}
+
+  def _pixel_step(self, maps, r, c):
+    """Network output [B, P] at pixel (r, c) from the caches, and the updated caches."""
+    maps = nn.cond(c == 0, lambda m, mp: m._u_rows(mp, r), lambda m, mp: mp, self, maps)
+    ctx = _Cached(self, maps, r, c, "pos")
+    seq = [ctx.read_u(n, l) for n, l in enumerate(self._u_levels())]
+    out = self._ul_stream(ctx, seq, None)
+    return ctx.maps, out[:, 0, 0]
+
+  def _u_rows(self, maps, r):
+    ctx = _Cached(self, maps, r, 0, "row")
+    self._u_stream(ctx, None)
+    return ctx.maps
+
+  def cached_step(self, cache, step, cond=None):
+    """(channel params [B, 3K] of dim `step.dim`, cache); see the module docstring."""
+    self.check_unconditional(cond)
+    _, w, c = self.input_shape
+    maps, xv = dict(cache["maps"]), cache["xv"]
+    # Record the value generated at the previous step (none at t == 0).
+    pd, seen = step.prev_dim, step.t > 0
+    val = jnp.where(seen, step.x_prev.astype(jnp.float32), xv[:, pd])
+    xv = xv.at[:, pd].set(val)
+    y = self._net_input(val[:, None])[:, :1]
+    pr, pc, pch = pd // (w * c), (pd // c) % w, pd % c
+    slot = (pr + 1) % _RING
+    old = jax.lax.dynamic_slice(maps["x"], (0, slot, pc + 1, pch), (y.shape[0], 1, 1, 1))
+    maps["x"] = jax.lax.dynamic_update_slice(
+        maps["x"], jnp.where(seen, y[:, None, None], old), (0, slot, pc + 1, pch))
+    # Its ones channel too: the ring slot may have held the top padding row.
+    maps["x"] = maps["x"].at[:, slot, pc + 1, c].set(1.0)
+    d = step.dim
+    r, col, ch = d // (w * c), (d // c) % w, d % c
+    if c == 1:
+      maps, pixel = self._pixel_step(maps, r, col)
+    else:  # Later channels of a pixel reuse its network output.
+      maps, pixel = nn.cond(ch == 0, lambda m, mp, p: m._pixel_step(mp, r, col),
+                            lambda m, mp, p: (mp, p), self, maps, cache["pixel"])
+    x_pix = jax.lax.dynamic_slice_in_dim(xv, (d // c) * c, c, axis=1)
+    params = self.pixel_distribution.channel_params(pixel, x_pix)  # [B, C, 3K]
+    params = jax.lax.dynamic_index_in_dim(params, ch, axis=1, keepdims=False)
+    return params, {"maps": maps, "xv": xv, "pixel": pixel}
+
