@@ -21,6 +21,7 @@ _REGISTRY = {
     "nade": "ar_jax.models.nade:NADE",
     "pixelcnn_pp": "ar_jax.models.pixelcnn_pp:PixelCNNPP",
     "rnade": "ar_jax.models.rnade:RNADE",
+    "transformer": "ar_jax.models.transformer:Transformer",
     "wavenet": "ar_jax.models.wavenet:WaveNet",
 }
 

@@ -1,0 +1,107 @@
+"""Causal multi-head self-attention with an explicit key/value cache.
+
+`CausalSelfAttention` has two entry points that compute the same values:
+- `__call__(x_BxTxW, mask_TxT)`: every position at once (training, likelihood);
+- `step(x_BxW, cache, t, mask_T)`: position t only, reading the keys/values of
+  positions < t from `cache` (a pytree passed in and returned, never a mutable
+  Flax collection: the `ARModel` cache protocol) and writing its own at t.
+Both go through `attend`, with the same masking and softmax over the whole
+length-T key axis (the unwritten cache slots are masked like the future
+positions of the full pass), so the cached sampler reproduces the full pass.
+
+The mask is data from `ar_jax.masks.causal_attention_mask` (True = may
+attend); the caller passes it, so it is built once per trace, not per layer.
+"""
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ar_jax.nn import dropout as dropout_lib
+
+
+def attend(q_BxHxQxd, k_BxHxTxd, v_BxHxTxd, mask_QxT, *, rate=0.0, key=None):
+  """softmax(q k^T) v over the keys `mask` allows; q must be pre-scaled.
+
+  Args:
+    q_BxHxQxd: queries, already multiplied by 1/sqrt(d).
+    k_BxHxTxd, v_BxHxTxd: keys and values.
+    mask_QxT: bool, True where query q may attend to key t; every row must
+      allow at least one key (a causal row always allows its own position).
+    rate, key: dropout on the attention weights (only when `key` is given).
+  Returns:
+    [B, H, Q, d].
+  """
+  logits = jnp.einsum("bhqd,bhkd->bhqk", q_BxHxQxd, k_BxHxTxd)
+  logits = jnp.where(mask_QxT[None, None], logits, -jnp.inf)
+  weights = jax.nn.softmax(logits, axis=-1)
+  weights = dropout_lib.dropout(weights, rate, key)
+  return jnp.einsum("bhqk,bhkd->bhqd", weights, v_BxHxTxd)
+
+
+def kv_cache(batch_size, num_heads, length, head_dim, dtype=jnp.float32):
+  """Zero key/value buffers {"k", "v"}, each [B, heads, T, head_dim]."""
+  shape = (batch_size, num_heads, length, head_dim)
+  return {"k": jnp.zeros(shape, dtype), "v": jnp.zeros(shape, dtype)}
+
+
+class CausalSelfAttention(nn.Module):
+  """Multi-head self-attention with one fused QKV projection.
+
+  Attributes:
+    width: W, the feature size of the input and output.
+    num_heads: H; must divide W (head size d = W / H).
+    use_bias: biases on the QKV and output projections.
+    dropout_rate: on the attention weights and the output (when a key is given).
+    kernel_init, proj_init: initializers of the QKV and output kernels.
+  """
+  width: int
+  num_heads: int
+  use_bias: bool = False
+  dropout_rate: float = 0.0
+  kernel_init: Callable = nn.initializers.normal(0.02)
+  proj_init: Callable = nn.initializers.normal(0.02)
+  dtype: Any = jnp.float32
+
+  def setup(self):
+    if self.width % self.num_heads:
+      raise ValueError(f"CausalSelfAttention: width={self.width} is not a multiple of "
+                       f"num_heads={self.num_heads}; pick num_heads dividing the width")
+    # One [W, 3W] matmul for q, k and v instead of three [W, W] ones.
+    self.qkv = nn.Dense(3 * self.width, use_bias=self.use_bias, kernel_init=self.kernel_init,
+                        dtype=self.dtype)
+    self.proj = nn.Dense(self.width, use_bias=self.use_bias, kernel_init=self.proj_init,
+                         dtype=self.dtype)
+
+  def _qkv(self, x_NxW):
+    """[..., W] -> three [..., H, d] arrays; q scaled by 1/sqrt(d)."""
+    d = self.width // self.num_heads
+    qkv = self.qkv(x_NxW)
+    qkv = qkv.reshape(x_NxW.shape[:-1] + (3, self.num_heads, d))
+    q, k, v = (qkv[..., i, :, :] for i in range(3))
+    return q * (1.0 / d ** 0.5), k, v
+
+  def __call__(self, x_BxTxW, mask_TxT, key=None):
+    """All positions: [B, T, W] -> [B, T, W]; `key` enables dropout."""
+    b, t, w = x_BxTxW.shape
+    q, k, v = (a.transpose(0, 2, 1, 3) for a in self._qkv(x_BxTxW))  # [B, H, T, d]
+    k_att, k_out = (None, None) if key is None else jax.random.split(key)
+    y = attend(q, k, v, mask_TxT, rate=self.dropout_rate, key=k_att)
+    y = self.proj(y.transpose(0, 2, 1, 3).reshape(b, t, w))
+    return dropout_lib.dropout(y, self.dropout_rate, k_out)
+
+  def step(self, x_BxW, cache, t, mask_T):
+    """Position `t` only: [B, W] -> ([B, W], cache with k, v written at t).
+
+    Attends over the whole length-T buffer with `mask_T` (the row t of the
+    causal mask), so it costs O(T) per token and masks exactly like the full
+    pass. No dropout: sampling is deterministic given the key.
+    """
+    b, w = x_BxW.shape
+    q, k, v = (a[:, :, None] for a in self._qkv(x_BxW))  # [B, H, 1, d]
+    cache = {"k": jax.lax.dynamic_update_slice_in_dim(cache["k"], k, t, axis=2),
+             "v": jax.lax.dynamic_update_slice_in_dim(cache["v"], v, t, axis=2)}
+    y = attend(q, cache["k"], cache["v"], mask_T[None])
+    return self.proj(y.reshape(b, w)), cache
