@@ -64,6 +64,7 @@ def default_config():
   c.optim.b2 = 0.999
   c.optim.eps = 1e-8  # adam/adamw: added to sqrt(v); adagrad: to the squared sum.
   c.optim.weight_decay = 0.0  # adamw only (decoupled).
+  c.optim.decay_matrices_only = False  # adamw: decay only params with >= 2 axes.
   c.optim.l2 = 0.0  # Any optimizer: l2 * params added to the gradient (coupled L2).
   c.optim.warmup_steps = 0  # Linear 0 -> lr, in optimizer updates.
   c.optim.schedule = "constant"

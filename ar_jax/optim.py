@@ -39,8 +39,12 @@ def make_optimizer(optim_cfg, total_updates):
   if optim_cfg.name == "adam":
     opt = optax.adam(schedule, b1=optim_cfg.b1, b2=optim_cfg.b2, eps=optim_cfg.eps)
   elif optim_cfg.name == "adamw":
+    # decay_matrices_only: as nanoGPT/GPT-2, decay kernels and embeddings
+    # (>= 2 axes), not biases, LayerNorm scales or other vectors.
+    mask = ((lambda params: jax.tree.map(lambda p: p.ndim >= 2, params))
+            if optim_cfg.get("decay_matrices_only", False) else None)
     opt = optax.adamw(schedule, b1=optim_cfg.b1, b2=optim_cfg.b2, eps=optim_cfg.eps,
-                      weight_decay=optim_cfg.weight_decay)
+                      weight_decay=optim_cfg.weight_decay, mask=mask)
   elif optim_cfg.name == "adagrad":
     # The MADE authors' optimizer (lr 0.01). The squared-gradient sum starts at
     # zero; optax leaves coordinates that never saw a gradient (masked weights)
