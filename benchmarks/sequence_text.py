@@ -12,8 +12,8 @@ naive sampler is timed up to T = `NAIVE_MAX_T` only: its cost grows as T^2
 "not run" (`tokens_per_s` None) instead of a number.
 
 Models: char_rnn (2 x 256 LSTM, 64-wide embedding, 76 classes as in
-shakespeare_char) and, once it is registered, the transformer (its
-registry defaults; the transformer's own work sets `MODELS` for it).
+shakespeare_char) and the transformer (4 layers, 4 heads, width 128: the
+`:cpu` size of experiments/configs/transformer_shakespeare.py).
 """
 
 import time
@@ -33,9 +33,13 @@ NAIVE_MAX_T = 256
 MODELS = {
     "char_rnn lstm 2x256": ("char_rnn", dict(cell="lstm", num_layers=2, hidden_size=256,
                                             embed_size=64)),
-    "transformer": ("transformer", {}),
+    # nanoGPT README's CPU size (the :cpu Shakespeare config): a naive sample
+    # at T = 1024 re-runs 1024 full passes, so only batch 1 is timed for it.
+    "transformer 4x128": ("transformer", dict(num_layers=4, num_heads=4, width=128)),
 }
-_QUICK_HPARAMS = {"char_rnn": dict(cell="lstm", num_layers=1, hidden_size=8, embed_size=4)}
+_BATCHES = {"transformer": (1,)}  # registry name -> sampling batches (default (1, 8))
+_QUICK_HPARAMS = {"char_rnn": dict(cell="lstm", num_layers=1, hidden_size=8, embed_size=4),
+                  "transformer": dict(num_layers=1, num_heads=2, width=8)}
 
 
 def _seconds(fn, *args, min_time=1.0, max_calls=5):
@@ -95,5 +99,5 @@ def rows(quick):
       out += model_rows(label, name, _QUICK_HPARAMS.get(name, hparams), (16,), (1,),
                         train_batch=2, min_time=0.0)
     else:
-      out += model_rows(label, name, hparams, (64, 256, 1024), (1, 8))
+      out += model_rows(label, name, hparams, (64, 256, 1024), _BATCHES.get(name, (1, 8)))
   return out
