@@ -23,7 +23,10 @@ CPU variant: nanoGPT README's CPU configuration (4 layers, 4 heads, width
   python -m ar_jax.main --config=experiments/configs/transformer_shakespeare.py:cpu \
       --workdir=runs/transformer_shakespeare_cpu
 
-Scores are bits per character over every character of the split. Prepare the
+Measured (`:cpu`, one run, 2-core CPU shared with ~10 other jobs): test
+2.716 bits/char (1.882 nats/char), validation 2.771, 53 min wall
+(experiments/results/shakespeare_char/transformer_cpu.json). Scores are bits
+per character over every character of the split. Prepare the
 data once with `python -m ar_jax.data.prepare shakespeare_char`; prompted
 samples: `ar-jax sample --workdir=... --prompt "ROMEO:"`.
 """
