@@ -33,11 +33,9 @@ NAIVE_MAX_T = 256
 MODELS = {
     "char_rnn lstm 2x256": ("char_rnn", dict(cell="lstm", num_layers=2, hidden_size=256,
                                             embed_size=64)),
-    # nanoGPT README's CPU size (the :cpu Shakespeare config): a naive sample
-    # at T = 1024 re-runs 1024 full passes, so only batch 1 is timed for it.
+    # nanoGPT README's CPU size (the :cpu Shakespeare config).
     "transformer 4x128": ("transformer", dict(num_layers=4, num_heads=4, width=128)),
 }
-_BATCHES = {"transformer": (1,)}  # registry name -> sampling batches (default (1, 8))
 _QUICK_HPARAMS = {"char_rnn": dict(cell="lstm", num_layers=1, hidden_size=8, embed_size=4),
                   "transformer": dict(num_layers=1, num_heads=2, width=8)}
 
@@ -99,5 +97,5 @@ def rows(quick):
       out += model_rows(label, name, _QUICK_HPARAMS.get(name, hparams), (16,), (1,),
                         train_batch=2, min_time=0.0)
     else:
-      out += model_rows(label, name, hparams, (64, 256, 1024), _BATCHES.get(name, (1, 8)))
+      out += model_rows(label, name, hparams, (64, 256, 1024), (1, 8))
   return out
