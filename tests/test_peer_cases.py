@@ -85,3 +85,22 @@ def test_peer_table_ratios_against_the_fastest_peer_of_each_prefix():
   assert np.isclose(rows["pixelcnn/ar_jax_pp train (steps/s)"][4], 2.0)
   table = peer_table.markdown({"results": results}, command="bench", date="2026-11-30")
   assert "jax 170" in table and "| made/ar_jax train (steps/s) | made/tfp | 160 | 240 | 1.50× |" in table
+
+
+def test_text_peer_cases_train_the_tied_transformer():
+  """benchmarks/peers/text.py: both GPT cases train (finite next-token loss near log 65)."""
+  bench = _fake_bench()
+  tiny = {"n_layer": 1, "n_head": 2, "n_embd": 8, "block": 6, "batch": 2, "vocab": 65, "lr": 1e-3}
+  bench.CFG.update(gpt_baby=tiny, gpt_small=dict(tiny, n_layer=2))
+  time_train = bench.time_train
+  bench.time_train = lambda *a, **kw: {**time_train(*a, **kw), "step_s": 0.5}
+  spec = importlib.util.spec_from_file_location(
+      "text_cases", os.path.join(ROOT, "benchmarks", "peers", "text.py"))
+  mod = importlib.util.module_from_spec(spec)
+  mod.bench = bench
+  spec.loader.exec_module(mod)
+  assert set(mod.CASES) == {"gpt_baby/ar_jax", "gpt_small/ar_jax"}
+  for name, fn in mod.CASES.items():
+    r = fn(types.SimpleNamespace())
+    assert abs(r["loss"] - np.log(65)) < 0.5, name  # mean cross-entropy of random tokens
+    assert r["tokens_per_s"] == 2 * 6 / 0.5 and r["params"] > 0, name
