@@ -145,10 +145,23 @@ class MaskedConv2D(nn.Module):
   param_dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x, mask=None):
-    """Args: x [B, H, W, Cin]; mask: overrides `self.mask`. Returns [B, H, W, Cout]."""
+  def __call__(self, x, mask=None, padding="SAME"):
+    """Applies the layer.
+
+    Args:
+      x: [B, H, W, Cin].
+      mask: overrides `self.mask`.
+      padding: "SAME" (the layer's definition: output [B, H, W, Cout]) or
+        ((top, bottom), (left, right)) zeros added; ((0, 0), (0, 0)) on a
+        kh x kw patch of an already padded map gives the SAME output at the
+        patch centre (cached samplers compute one position that way).
+    Returns:
+      [B, H', W', Cout].
+    """
     check_rank("MaskedConv2D", x, 4, "[B, H, W, C]")
     kh, kw = _pair(self.kernel_size)
+    if padding == "SAME":
+      padding = ((kh // 2, kh // 2), (kw // 2, kw // 2))
     shape = (kh, kw, x.shape[-1], self.features)
     mask = self.mask if mask is None else mask
     if mask is not None:
@@ -156,6 +169,5 @@ class MaskedConv2D(nn.Module):
     kernel = masked_kernel(self, shape, mask, (0, 1, 2))
     y = jax.lax.conv_general_dilated(
         x.astype(self.dtype), kernel.astype(self.dtype), window_strides=(1, 1),
-        padding=((kh // 2, kh // 2), (kw // 2, kw // 2)),
-        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        padding=tuple(tuple(p) for p in padding), dimension_numbers=("NHWC", "HWIO", "NHWC"))
     return add_bias(self, y)

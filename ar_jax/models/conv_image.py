@@ -1,0 +1,81 @@
+"""Pieces shared by the convolutional image models (PixelCNN, Gated PixelCNN).
+
+- Input encoding: each channel of a pixel enters the network as one feature,
+  its class value scaled to [0, 1] (`k / (K - 1)`; for binary data the bit
+  itself), computed from `ARModel.one_hot` so that relaxed one-hot input (the
+  causality tests) works too, and the cached samplers use the very same table.
+- Channel-grouped masks: the C channels of a pixel are C groups generated in
+  turn (R -> G -> B), so every layer's width must be a multiple of C
+  (`check_groups`); 1x1 layers are `MaskedDense` with the centre of a type-B
+  conv mask (`dense_mask`); the two halves of a gate get the same grouping
+  (`gate_mask`), so tanh-unit c and sigmoid-unit c belong to one group.
+- Cached sampling: a generation step is one flat dim d of [H, W, C] (pixel
+  d // C, channel group d % C); the caches are zero-padded activation maps
+  written one position at a time (`write`) and read as kernel-sized patches
+  (`patch`), which `MaskedConv2D(..., padding=((0, 0), (0, 0)))` turns into
+  the layer's output at the patch centre.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ar_jax import masks
+
+
+def check_groups(model_name, channels, **widths):
+  """Raises unless every layer width is a positive multiple of the C channels."""
+  for key, width in widths.items():
+    if not isinstance(width, (int, np.integer)) or width < 1 or width % channels:
+      raise ValueError(
+          f"{model_name}: {key}={width!r} must be a positive multiple of the image's "
+          f"{channels} channel(s) (input_shape[-1]): every layer splits its units into "
+          f"one group per channel so that channel c only sees channels < c of its pixel")
+
+
+def check_image_shape(model_name, input_shape):
+  if len(tuple(input_shape)) != 3 or any(int(d) < 1 for d in input_shape):
+    raise ValueError(f"{model_name}: input_shape must be (H, W, C), got {input_shape!r} "
+                     "(a grayscale image is (H, W, 1))")
+
+
+def value_table(num_classes):
+  """float32 [K]: the input feature of class k, k / (K - 1)."""
+  return jnp.arange(num_classes, dtype=jnp.float32) / (num_classes - 1)
+
+
+def image_features(model, x):
+  """[B, H, W, C] float features of int classes or a relaxed one-hot x."""
+  return jnp.einsum("bhwck,k->bhwc", model.one_hot(x), value_table(model.num_classes))
+
+
+def dense_mask(in_features, out_features, channels):
+  """[IN, OUT] channel-grouped type-B mask of a 1x1 layer (all ones for C = 1)."""
+  return masks.conv_mask(1, 1, in_features, out_features, "B", channels)[0, 0]
+
+
+def gate_mask(mask_half):
+  """A mask [..., OUT] for both halves of a gate: [..., 2 OUT], the same groups twice."""
+  return np.concatenate([mask_half, mask_half], axis=-1)
+
+
+def position(dim, input_shape):
+  """Flat dim of [H, W, C] -> (row, column, channel), traced int32 scalars."""
+  _, w, c = input_shape
+  pixel = dim // c
+  return pixel // w, pixel % w, dim % c
+
+
+def write(map_BxHxWxF, value_BxF, row, col):
+  """`map` with `value` stored at (row, col) (padded coordinates)."""
+  return jax.lax.dynamic_update_slice(map_BxHxWxF, value_BxF[:, None, None, :],
+                                      (0, row, col, 0))
+
+
+def patch(map_BxHxWxF, row, col, height, width):
+  """The [B, height, width, F] window of `map` whose top-left corner is (row, col)."""
+  b, _, _, f = map_BxHxWxF.shape
+  return jax.lax.dynamic_slice(map_BxHxWxF, (0, row, col, 0), (b, height, width, f))
+
+
+NO_PAD = ((0, 0), (0, 0))

@@ -1,0 +1,149 @@
+"""PixelCNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks").
+
+A 7x7 type-A masked convolution, residual blocks (ReLU, 1x1 down to h
+units, ReLU, 3x3 type-B masked conv, ReLU, 1x1 up to 2h, added to the
+stream; the paper's Figure 5), and two ReLU + 1x1 output layers. Pixels are
+generated in raster order and the C channels of a pixel in turn (R -> G -> B):
+every layer is channel-grouped (`ar_jax.masks.conv_mask(...,
+channel_groups=C)`), so the outputs of channel c see the channels < c of the
+current pixel. Outputs per (pixel, channel): a Bernoulli logit (K = 2) or K
+softmax logits (256 for 8-bit data).
+
+The masked 3x3 stack has a blind spot (pixels up and to the right that no
+path reaches, see `gated_pixelcnn` and tests/test_image_models.py).
+
+Cached sampling (Ramachandran et al. 2017): a step computes the network at
+the current pixel only. The cache holds, zero-padded, the input map of every
+layer wider than 1x1 (the data features and each block's 3x3 input); a step
+writes the value just generated, then runs each layer on the kernel-sized
+patch around the current pixel, writing each 3x3 input there first. Earlier
+pixels' activations are final once computed (nothing later changes them), so
+one pass per step reproduces `__call__` at that position.
+"""
+
+from typing import ClassVar
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ar_jax import distributions
+from ar_jax import masks
+from ar_jax import nn as ar_nn
+from ar_jax.models import base
+from ar_jax.models import conv_image as ci
+
+
+class PixelCNN(base.ARModel):
+  """PixelCNN for binary or K-class images [B, H, W, C].
+
+  Attributes:
+    input_shape: (H, W, C).
+    num_classes: K values per channel (2: Bernoulli outputs).
+    num_blocks: residual blocks (the paper: 15 on CIFAR-10).
+    residual_channels: h, the width of the 3x3 convs; the stream has 2h.
+    head_channels: width of the hidden 1x1 output layer.
+    first_kernel: size of the type-A first convolution (odd).
+    kernel_size: size of the blocks' masked convolutions (odd).
+  All widths must be multiples of C (one group of units per channel).
+  """
+  input_shape: tuple
+  num_classes: int = 2
+  num_blocks: int = 15
+  residual_channels: int = 128
+  head_channels: int = 1024
+  first_kernel: int = 7
+  kernel_size: int = 3
+
+  input_kind: ClassVar[str] = "image"
+  supports_cache: ClassVar[bool] = True
+  conformance_variants: ClassVar[tuple] = (
+      {"input_shape": (3, 3, 1), "num_blocks": 1, "residual_channels": 2, "head_channels": 4},
+      {"input_shape": (2, 2, 3), "num_blocks": 1, "residual_channels": 3, "head_channels": 6},
+  )
+
+  def __post_init__(self):
+    ci.check_image_shape("PixelCNN", self.input_shape)
+    c = int(self.input_shape[-1])
+    ci.check_groups("PixelCNN", c, residual_channels=self.residual_channels,
+                    head_channels=self.head_channels)
+    if not isinstance(self.num_blocks, int) or self.num_blocks < 0:
+      raise ValueError(f"PixelCNN: num_blocks must be an int >= 0, got {self.num_blocks!r}")
+    super().__post_init__()
+
+  @property
+  def distribution(self):
+    return distributions.for_classes(self.num_classes)
+
+  # ---- layers and their (constant) masks ----
+  def setup(self):
+    h = self.residual_channels
+    p = self.distribution.num_params * self.input_shape[-1]
+    self.first = ar_nn.MaskedConv2D(2 * h, self.first_kernel)
+    self.down = [ar_nn.MaskedDense(h) for _ in range(self.num_blocks)]
+    self.mid = [ar_nn.MaskedConv2D(h, self.kernel_size) for _ in range(self.num_blocks)]
+    self.up = [ar_nn.MaskedDense(2 * h) for _ in range(self.num_blocks)]
+    self.head = ar_nn.MaskedDense(self.head_channels)
+    self.out = ar_nn.MaskedDense(p)
+
+  def _masks(self):
+    c, h, k = self.input_shape[-1], self.residual_channels, self.kernel_size
+    p = self.distribution.num_params * c
+    return dict(
+        first=masks.conv_mask(self.first_kernel, self.first_kernel, c, 2 * h, "A", c),
+        down=ci.dense_mask(2 * h, h, c), mid=masks.conv_mask(k, k, h, h, "B", c),
+        up=ci.dense_mask(h, 2 * h, c), head=ci.dense_mask(2 * h, self.head_channels, c),
+        out=ci.dense_mask(self.head_channels, p, c))
+
+  def _block(self, l, a, m, mid):
+    """Residual block l on the stream a [..., 2h]; `mid(u)` applies the 3x3 conv."""
+    u = jax.nn.relu(self.down[l](jax.nn.relu(a), mask=m["down"]))
+    return a + self.up[l](jax.nn.relu(mid(u)), mask=m["up"])
+
+  def _head(self, a, m):
+    return self.out(jax.nn.relu(self.head(jax.nn.relu(a), mask=m["head"])), mask=m["out"])
+
+  def __call__(self, x, cond=None):
+    """Params [B, H, W, C, P] of every (pixel, channel) given the earlier ones."""
+    self.check_unconditional(cond)
+    m = self._masks()
+    a = self.first(ci.image_features(self, x), mask=m["first"])
+    for l in range(self.num_blocks):
+      a = self._block(l, a, m, lambda u, l=l: self.mid[l](u, mask=m["mid"]))
+    out = self._head(a, m)
+    return out.reshape(out.shape[:3] + (self.input_shape[-1], -1))
+
+  # ---- cache protocol ----
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    del order_index  # one ordering
+    self.check_unconditional(cond)
+    hgt, wid, c = self.input_shape
+    pad1, pad = 2 * (self.first_kernel // 2), 2 * (self.kernel_size // 2)
+    return {"x": jnp.zeros((batch_size, hgt + pad1, wid + pad1, c), jnp.float32),
+            "u": [jnp.zeros((batch_size, hgt + pad, wid + pad, self.residual_channels),
+                            jnp.float32) for _ in range(self.num_blocks)]}
+
+  def cached_step(self, cache, step, cond=None):
+    """Params [B, P] of dim `step.dim`: the network at its pixel only."""
+    self.check_unconditional(cond)
+    m = self._masks()
+    i, j, g = ci.position(step.dim, self.input_shape)
+    pi, pj, pg = ci.position(step.prev_dim, self.input_shape)
+    q, r = self.first_kernel // 2, self.kernel_size // 2
+    # x_prev of class 0 is feature 0, what the cache holds: t = 0 needs no gate.
+    feat_B = ci.value_table(self.num_classes)[step.x_prev]
+    xmap = jax.lax.dynamic_update_slice(cache["x"], feat_B[:, None, None, None],
+                                        (0, pi + q, pj + q, pg))
+    k1 = self.first_kernel
+    a = self.first(ci.patch(xmap, i, j, k1, k1), mask=m["first"], padding=ci.NO_PAD)[:, 0, 0]
+    umaps = []
+    for l in range(self.num_blocks):
+      def mid(u_BxH, l=l):
+        umaps.append(ci.write(cache["u"][l], u_BxH, i + r, j + r))
+        k = self.kernel_size
+        return self.mid[l](ci.patch(umaps[-1], i, j, k, k), mask=m["mid"],
+                           padding=ci.NO_PAD)[:, 0, 0]
+      a = self._block(l, a, m, mid)
+    out_BxCxP = self._head(a, m).reshape(a.shape[0], self.input_shape[-1], -1)
+    params = jax.lax.dynamic_index_in_dim(out_BxCxP, g, axis=1, keepdims=False)
+    return params, {"x": xmap, "u": umaps}
