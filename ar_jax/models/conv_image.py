@@ -23,13 +23,13 @@ import numpy as np
 from ar_jax import masks
 
 
-def check_groups(model_name, channels, **widths):
+def check_groups(model_name, num_channels, **widths):
   """Raises unless every layer width is a positive multiple of the C channels."""
   for key, width in widths.items():
-    if not isinstance(width, (int, np.integer)) or width < 1 or width % channels:
+    if not isinstance(width, (int, np.integer)) or width < 1 or width % num_channels:
       raise ValueError(
           f"{model_name}: {key}={width!r} must be a positive multiple of the image's "
-          f"{channels} channel(s) (input_shape[-1]): every layer splits its units into "
+          f"{num_channels} channel(s) (input_shape[-1]): every layer splits its units into "
           f"one group per channel so that channel c only sees channels < c of its pixel")
 
 
@@ -79,3 +79,8 @@ def patch(map_BxHxWxF, row, col, height, width):
 
 
 NO_PAD = ((0, 0), (0, 0))
+
+
+def write_row(map_BxHxWxF, row_BxWxF, row, col):
+  """`map` with a row of values stored from (row, col) rightwards (padded coordinates)."""
+  return jax.lax.dynamic_update_slice(map_BxHxWxF, row_BxWxF[:, None], (0, row, col, 0))

@@ -1,0 +1,308 @@
+"""Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with
+PixelCNN Decoders"), optionally conditional.
+
+Two stacks per layer (the paper's Figure 2). The vertical stack convolves a
+k x k kernel over the rows above and the current row
+(`masks.vertical_stack_mask`); its pre-activation, shifted down one row
+(`ar_jax.nn.down_shift`, so pixel (i, j) gets row i - 1, which saw rows < i
+only), enters the horizontal stack through a 1x1 link. The horizontal stack
+convolves 1 x k over the current row, left of the pixel (type A in the first
+layer, B after), channel-grouped for RGB like PixelCNN. Information flows
+vertical -> horizontal only, never back, so the receptive field has no blind
+spot. Both stacks use the gate tanh(a) * sigmoid(b); the horizontal stack
+has a 1x1 residual connection (not in the first layer) and a 1x1 skip
+connection to the output, where the summed skips go through ReLU, 1x1, ReLU,
+1x1 to the params of each (pixel, channel).
+
+Conditioning, added inside every gate of both stacks (Eq. 4 and 5): a class
+label (`cond_classes`, int [B]), a vector h (`cond_size`, float [B, F]) through
+V^T h, or a spatial map (`cond_map_shape` = (H', W', F), float [B, H', W', F]),
+brought to H x W by a learned upsampling (nearest resize, then a 3x3 conv)
+and added through 1x1 convs, V * s.
+
+Cached sampling: at each step the horizontal stack runs at the current
+pixel only (row buffers of each layer's input); the vertical stack of row
+i - 1 runs once, at the first step of row i, when that row is complete
+(`lax.cond`), and its down-shifted pre-activations are kept for row i.
+"""
+
+from typing import ClassVar
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ar_jax import distributions
+from ar_jax import masks
+from ar_jax import nn as ar_nn
+from ar_jax.models import base
+from ar_jax.models import conv_image as ci
+
+_NAME = "GatedPixelCNN"
+
+
+class GatedPixelCNN(base.ARModel):
+  """Gated PixelCNN for binary or K-class images [B, H, W, C].
+
+  Attributes:
+    input_shape: (H, W, C).
+    num_classes: K values per channel (2: Bernoulli outputs).
+    num_layers: gated layers after the first (input) layer.
+    channels: p, the units of each stack (each gate has 2p inputs).
+    head_channels: width of the hidden 1x1 output layer.
+    first_kernel, kernel_size: odd kernel sizes of the first / later layers.
+    cond_classes: C > 0: `cond` is an int label [B] in [0, C) (one-hot).
+    cond_size: F > 0: `cond` is a float vector [B, F].
+    cond_map_shape: (H', W', F): `cond` is a float map [B, H', W', F].
+      At most one of the three is set; none: unconditional.
+  Widths must be multiples of C (one group of units per channel).
+  """
+  input_shape: tuple
+  num_classes: int = 2
+  num_layers: int = 15
+  channels: int = 128
+  head_channels: int = 1024
+  first_kernel: int = 7
+  kernel_size: int = 3
+  cond_classes: int = 0
+  cond_size: int = 0
+  cond_map_shape: tuple = ()
+
+  input_kind: ClassVar[str] = "image"
+  supports_cache: ClassVar[bool] = True
+  conformance_variants: ClassVar[tuple] = (
+      {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 2, "head_channels": 4},
+      {"input_shape": (2, 2, 3), "num_layers": 1, "channels": 3, "head_channels": 6},
+  )
+
+  def __post_init__(self):
+    ci.check_image_shape(_NAME, self.input_shape)
+    ci.check_groups(_NAME, int(self.input_shape[-1]), channels=self.channels,
+                    head_channels=self.head_channels)
+    if not isinstance(self.num_layers, int) or self.num_layers < 0:
+      raise ValueError(f"{_NAME}: num_layers must be an int >= 0, got {self.num_layers!r}")
+    for key in ("cond_classes", "cond_size"):
+      v = getattr(self, key)
+      if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+        raise ValueError(f"{_NAME}: {key} must be an int >= 0 (0 = no conditioning), "
+                         f"got {v!r}")
+    shape = tuple(self.cond_map_shape)
+    if shape and (len(shape) != 3 or any(int(d) < 1 for d in shape)):
+      raise ValueError(f"{_NAME}: cond_map_shape must be () or (H', W', F) of positive "
+                       f"ints, got {self.cond_map_shape!r}")
+    kinds = [k for k, v in (("cond_classes", self.cond_classes), ("cond_size", self.cond_size),
+                            ("cond_map_shape", shape)) if v]
+    if len(kinds) > 1:
+      raise ValueError(f"{_NAME}: set at most one of cond_classes, cond_size and "
+                       f"cond_map_shape, got {', '.join(kinds)}")
+    super().__post_init__()
+
+  @property
+  def distribution(self):
+    return distributions.for_classes(self.num_classes)
+
+  @property
+  def is_conditional(self):
+    return bool(self.cond_classes or self.cond_size or tuple(self.cond_map_shape))
+
+  # ---- conditioning input ----
+  def _cond_spec(self, batch_size):
+    """(expected shape, dtype kind, description) of `cond`."""
+    if self.cond_classes:
+      return (batch_size,), jnp.integer, f"int labels [B] in [0, {self.cond_classes})"
+    if self.cond_size:
+      return (batch_size, self.cond_size), jnp.floating, f"float vectors [B, {self.cond_size}]"
+    shape = tuple(int(d) for d in self.cond_map_shape)
+    return (batch_size,) + shape, jnp.floating, f"float maps [B, {', '.join(map(str, shape))}]"
+
+  def check_cond(self, cond, batch_size):
+    """Raises a ValueError naming the problem unless `cond` suits this model.
+
+    Shapes and dtypes always (inside `jit` too); label values when concrete.
+    """
+    name = (f"{_NAME}(cond_classes={self.cond_classes}, cond_size={self.cond_size}, "
+            f"cond_map_shape={tuple(self.cond_map_shape)})")
+    if not self.is_conditional:
+      if cond is not None:
+        raise ValueError(
+            f"{name} is unconditional but got cond of shape {tuple(jnp.shape(cond))}: drop "
+            "cond, or build the model with cond_classes=C (int labels), cond_size=F (float "
+            "vectors) or cond_map_shape=(H', W', F) (float maps)")
+      return
+    want, kind, desc = self._cond_spec(batch_size)
+    if cond is None:
+      raise ValueError(f"{name} is conditional: pass cond=, {desc} (one per example)")
+    cond = cond if hasattr(cond, "dtype") else np.asarray(cond)
+    if tuple(cond.shape) != want or not jnp.issubdtype(cond.dtype, kind):
+      cast = ".astype(jnp.int32)" if kind is jnp.integer else ".astype(jnp.float32)"
+      raise ValueError(f"{name}: cond must be {desc} with B = {batch_size} (the batch of "
+                       f"x), got {cond.dtype} of shape {tuple(cond.shape)} (cast with "
+                       f"cond{cast} if only the dtype is wrong)")
+    c = base.concrete_values(cond) if self.cond_classes else None
+    if c is not None and ((c < 0) | (c >= self.cond_classes)).any():
+      bad = (c < 0) | (c >= self.cond_classes)
+      i = int(np.flatnonzero(bad)[0])
+      raise ValueError(f"{name}: cond label {int(c[i])} of example {i} is outside "
+                       f"[0, {self.cond_classes}) ({int(bad.sum())} such label(s))")
+
+  def _context(self, cond, batch_size):
+    """Checked cond as features: [B, C or F], an upsampled map [B, H, W, p], or None."""
+    self.check_cond(cond, batch_size)
+    if not self.is_conditional:
+      return None
+    if self.cond_classes:
+      return base.guarded_one_hot(jnp.asarray(cond), self.cond_classes)
+    if self.cond_size:
+      return jnp.asarray(cond, jnp.float32)
+    hgt, wid, _ = self.input_shape
+    f = self.cond_map_shape[-1]
+    up = jax.image.resize(jnp.asarray(cond, jnp.float32), (batch_size, hgt, wid, f), "nearest")
+    return self.upsample(up)
+
+  def _cond_term(self, dense, ctx, row=None, col=None):
+    """A gate's cond input, to add to [B, H, W, 2p] (or one row / pixel of it)."""
+    if ctx is None:
+      return 0.0
+    if ctx.ndim == 2:  # label / vector: the same at every position
+      v = dense(ctx)
+      return v[:, None, None, :] if row is None else (v[:, None, :] if col is None else v)
+    if row is not None:
+      ctx = jax.lax.dynamic_index_in_dim(ctx, row, axis=1, keepdims=False)
+      if col is not None:
+        ctx = jax.lax.dynamic_index_in_dim(ctx, col, axis=1, keepdims=False)
+    return dense(ctx)
+
+  # ---- layers ----
+  def setup(self):
+    p, n = self.channels, self.num_layers + 1
+    self.vconv = [ar_nn.MaskedConv2D(2 * p, self._kernel(l)) for l in range(n)]
+    self.hconv = [ar_nn.MaskedConv2D(2 * p, (1, self._kernel(l))) for l in range(n)]
+    self.link = [nn.Dense(2 * p) for _ in range(n)]
+    self.skip = [ar_nn.MaskedDense(p) for _ in range(n)]
+    self.res = [ar_nn.MaskedDense(p) for _ in range(n)]
+    self.head = ar_nn.MaskedDense(self.head_channels)
+    self.out = ar_nn.MaskedDense(self.distribution.num_params * self.input_shape[-1])
+    if self.is_conditional:
+      self.cond_v = [nn.Dense(2 * p, use_bias=False) for _ in range(n)]
+      self.cond_h = [nn.Dense(2 * p, use_bias=False) for _ in range(n)]
+    if tuple(self.cond_map_shape):
+      self.upsample = nn.Conv(p, (3, 3), padding="SAME")
+
+  def _kernel(self, l):
+    return self.first_kernel if l == 0 else self.kernel_size
+
+  def _masks(self):
+    c, p = self.input_shape[-1], self.channels
+    vert, horiz = [], []
+    for l in range(self.num_layers + 1):
+      k, cin = self._kernel(l), (c if l == 0 else p)
+      vert.append(masks.vertical_stack_mask(k, k, cin, 2 * p))
+      horiz.append(ci.gate_mask(masks.horizontal_stack_mask(k, "A" if l == 0 else "B", cin, p,
+                                                            c)))
+    return dict(v=vert, h=horiz, d=ci.dense_mask(p, p, c),
+                head=ci.dense_mask(p, self.head_channels, c),
+                out=ci.dense_mask(self.head_channels, self.out.features, c))
+
+  def _horizontal(self, l, h_pre, h_in, m):
+    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p])."""
+    gated = ar_nn.gated_activation(h_pre)
+    h_out = self.res[l](gated, mask=m["d"])
+    return self.skip[l](gated, mask=m["d"]), (h_out if l == 0 else h_out + h_in)
+
+  def _head(self, skip, m):
+    return self.out(jax.nn.relu(self.head(jax.nn.relu(skip), mask=m["head"])), mask=m["out"])
+
+  def __call__(self, x, cond=None):
+    """Params [B, H, W, C, P] of every (pixel, channel) given the earlier ones."""
+    ctx = self._context(cond, x.shape[0])
+    m = self._masks()
+    v_in = h_in = ci.image_features(self, x)
+    skip = 0.0
+    for l in range(self.num_layers + 1):
+      v_pre = self.vconv[l](v_in, mask=m["v"][l]) + self._cond_term(self._cv(l), ctx)
+      h_pre = (self.hconv[l](h_in, mask=m["h"][l]) + self.link[l](ar_nn.down_shift(v_pre))
+               + self._cond_term(self._ch(l), ctx))
+      s, h_in = self._horizontal(l, h_pre, h_in, m)
+      skip = skip + s
+      v_in = ar_nn.gated_activation(v_pre)
+    out = self._head(skip, m)
+    return out.reshape(out.shape[:3] + (self.input_shape[-1], -1))
+
+  def _cv(self, l):
+    return self.cond_v[l] if self.is_conditional else None
+
+  def _ch(self, l):
+    return self.cond_h[l] if self.is_conditional else None
+
+  # ---- cache protocol ----
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    del order_index  # one ordering
+    ctx = self._context(cond, batch_size)
+    hgt, wid, c = self.input_shape
+    q, r, p, n = self.first_kernel // 2, self.kernel_size // 2, self.channels, self.num_layers
+    zeros = lambda *s: jnp.zeros((batch_size,) + s, jnp.float32)
+    cache = {"x": zeros(hgt + 2 * q, wid + 2 * q, c),
+             "v": [zeros(hgt + 2 * r, wid + 2 * r, p) for _ in range(n)],
+             "h": [zeros(1, wid + 2 * r, p) for _ in range(n)],
+             "link": [zeros(wid, 2 * p) for _ in range(n + 1)]}
+    if ctx is not None and ctx.ndim == 4:
+      cache["map"] = ctx  # the upsampled map, computed once
+    return cache
+
+  def _vertical_row(self, row, xmap, vmaps, ctx, m):
+    """Vertical stack on image row `row` (complete): (pre-activations, inputs of l >= 1)."""
+    wid, q, r = self.input_shape[1], self.first_kernel // 2, self.kernel_size // 2
+    window = ci.patch(xmap, row, 0, 2 * q + 1, wid + 2 * q)  # rows row-q..row+q, padded
+    pres, rows = [], []
+    for l in range(self.num_layers + 1):
+      v_pre = self.vconv[l](window, mask=m["v"][l], padding=ci.NO_PAD)[:, 0]
+      v_pre = v_pre + self._cond_term(self._cv(l), ctx, row=row)
+      pres.append(v_pre)
+      if l < self.num_layers:
+        rows.append(ar_nn.gated_activation(v_pre))
+        # The next layer's window: the rows above from its cache, this row new
+        # (rows below are masked out).
+        window = jax.lax.dynamic_update_slice(
+            ci.patch(vmaps[l], row, 0, 2 * r + 1, wid + 2 * r), rows[-1][:, None],
+            (0, r, r, 0))
+    return pres, rows
+
+  def cached_step(self, cache, step, cond=None):
+    """Params [B, P] of dim `step.dim`; the vertical stack advances once per row."""
+    b = step.x_prev.shape[0]
+    ctx = cache["map"] if "map" in cache else self._context(cond, b)
+    m = self._masks()
+    wid, q, r = self.input_shape[1], self.first_kernel // 2, self.kernel_size // 2
+    i, j, g = ci.position(step.dim, self.input_shape)
+    pi, pj, pg = ci.position(step.prev_dim, self.input_shape)
+    # x_prev of class 0 is feature 0, what the cache holds: t = 0 needs no gate.
+    feat_B = ci.value_table(self.num_classes)[step.x_prev]
+    xmap = jax.lax.dynamic_update_slice(cache["x"], feat_B[:, None, None, None],
+                                        (0, pi + q, pj + q, pg))
+    above = i - 1  # the row the vertical stack feeds into row i
+
+    def old_rows():
+      return cache["link"], [ci.patch(v, above + r, r, 1, wid)[:, 0] for v in cache["v"]]
+
+    links, rows = jax.lax.cond(
+        (i > 0) & (j == 0) & (g == 0),
+        lambda: self._vertical_row(above, xmap, cache["v"], ctx, m), old_rows)
+    vmaps = [ci.write_row(v, row, above + r, r) for v, row in zip(cache["v"], rows)]
+
+    window, h_in, skip, hbufs = ci.patch(xmap, i + q, j, 1, 2 * q + 1), None, 0.0, []
+    for l in range(self.num_layers + 1):
+      link_in = jax.lax.dynamic_index_in_dim(links[l], j, axis=1, keepdims=False)
+      h_pre = (self.hconv[l](window, mask=m["h"][l], padding=ci.NO_PAD)[:, 0, 0]
+               + self.link[l](link_in) + self._cond_term(self._ch(l), ctx, row=i, col=j))
+      s, h_in = self._horizontal(l, h_pre, h_in, m)
+      skip = skip + s
+      if l < self.num_layers:
+        hbufs.append(ci.write(cache["h"][l], h_in, 0, j + r))
+        window = ci.patch(hbufs[-1], 0, j, 1, 2 * r + 1)
+    out_BxCxP = self._head(skip, m).reshape(b, self.input_shape[-1], -1)
+    params = jax.lax.dynamic_index_in_dim(out_BxCxP, g, axis=1, keepdims=False)
+    new = {"x": xmap, "v": vmaps, "h": hbufs, "link": list(links)}
+    if "map" in cache:
+      new["map"] = cache["map"]
+    return params, new
