@@ -94,11 +94,14 @@ def default_config():
   return c
 
 
-def parse_arg(arg):
-  """`get_config(arg)` variants: None/"" (full run) or "cpu" (tiny CPU run)."""
+def parse_arg(arg, variants=("", "cpu")):
+  """`get_config(arg)` variants: None/"" (full run), "cpu" (tiny CPU run), or
+  the other `variants` a config declares (e.g. "smoke": a seconds-long run of
+  a pod-sized config's code path, used by the tests)."""
   arg = (arg or "").strip()
-  if arg not in ("", "cpu"):
-    raise ValueError(f"unknown config variant {arg!r}; expected '' or 'cpu' "
+  if arg not in variants:
+    raise ValueError(f"unknown config variant {arg!r}; expected one of "
+                     f"{', '.join(repr(v) for v in variants)} "
                      "(e.g. --config=experiments/configs/made_mnist.py:cpu)")
   return arg
 
@@ -195,4 +198,46 @@ def cpu_budget(c, *, num_steps=6000, lr=3e-3):
   c.train.early_stopping_patience = 0
   c.eval.every_steps = num_steps // 3
   c.eval.num_samples = 16
+  return c
+
+
+# Variants of the CIFAR-10 image configs: full, CPU, and a seconds-long smoke run.
+IMAGE_VARIANTS = ("", "cpu", "smoke")
+
+
+def cifar10_protocol(c):
+  """CIFAR-10 data and evaluation settings shared by the CIFAR-10 image configs."""
+  c.data.name = "cifar10"
+  c.data.binarization = "none"  # 8-bit values as 256 classes.
+  c.data.train_split = "train[:45000]"
+  c.data.eval_split = "train[45000:]"
+  c.data.test_split = "test"
+  c.optim.name = "adam"
+  c.optim.lr = 1e-3
+  c.train.batch_size = 32
+  c.train.num_steps = 300_000
+  c.train.log_every_steps = 200
+  c.train.checkpoint_every_steps = 5000
+  c.eval.every_steps = 5000
+  c.eval.batch_size = 200
+  c.eval.num_samples = 16
+  return c
+
+
+def image_small_variant(c, variant, **tiny_hparams):
+  """The `:cpu` or `:smoke` budget of a CIFAR-10 image config (`tiny_hparams`: smoke model)."""
+  if variant == "cpu":
+    cpu_budget(c, num_steps=3000, lr=2e-3)
+    c.train.batch_size = 16
+  elif variant == "smoke":
+    c.model.hparams.update(tiny_hparams)
+    c.data.train_split = "train[:16]"
+    c.data.eval_split = "train[16:]"
+    c.train.batch_size = 4
+    c.train.num_steps = 2
+    c.train.log_every_steps = 1
+    c.train.checkpoint_every_steps = 2
+    c.eval.every_steps = 2
+    c.eval.batch_size = 8
+    c.eval.num_samples = 1
   return c

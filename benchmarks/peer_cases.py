@@ -3,7 +3,7 @@
 The harness loads this file through its `PEERS_EXTRA_CASES` protocol and
 injects itself as the module global `bench` before running it. The cases live
 in one file per model family under `benchmarks/peers/` (`dense.py`: MADE,
-MADE-8000, NADE; `image.py`: the PixelCNN family; `image_pp.py`: PixelCNN++
+MADE-8000, NADE; `image.py`: PixelCNN and Gated PixelCNN; `image_pp.py`: PixelCNN++
 against TFP's `tfd.PixelCNN`; `text.py`: the GPT cases);
 each defines `CASES = {"<harness case prefix>/ar_jax": fn}` with the same
 configuration as the peer rows of that prefix (`bench.CFG`), and this file

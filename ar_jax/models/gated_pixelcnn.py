@@ -56,13 +56,14 @@ class GatedPixelCNN(base.ARModel):
     cond_size: F > 0: `cond` is a float vector [B, F].
     cond_map_shape: (H', W', F): `cond` is a float map [B, H', W', F].
       At most one of the three is set; none: unconditional.
-  Widths must be multiples of C (one group of units per channel).
+  Widths must be multiples of C (one group of units per channel); the
+  defaults (ours) are multiples of 3 so that RGB models build with them.
   """
   input_shape: tuple
   num_classes: int = 2
   num_layers: int = 15
-  channels: int = 128
-  head_channels: int = 1024
+  channels: int = 96
+  head_channels: int = 384
   first_kernel: int = 7
   kernel_size: int = 3
   cond_classes: int = 0

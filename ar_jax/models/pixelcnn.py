@@ -45,13 +45,15 @@ class PixelCNN(base.ARModel):
     head_channels: width of the hidden 1x1 output layer.
     first_kernel: size of the type-A first convolution (odd).
     kernel_size: size of the blocks' masked convolutions (odd).
-  All widths must be multiples of C (one group of units per channel).
+  All widths must be multiples of C (one group of units per channel); the
+  defaults (ours: the paper's CIFAR-10 model has 15 blocks) are multiples of 3
+  so that RGB models build with them.
   """
   input_shape: tuple
   num_classes: int = 2
   num_blocks: int = 15
-  residual_channels: int = 128
-  head_channels: int = 1024
+  residual_channels: int = 96
+  head_channels: int = 384
   first_kernel: int = 7
   kernel_size: int = 3
 

@@ -1,0 +1,212 @@
+"""Convolutional image models: training throughput and naive vs cached sampling.
+
+  python benchmarks/image_models.py [--models pixelcnn,gated_pixelcnn,...] [--quick]
+      [--out PATH] [--hparams JSON]
+
+Everything is measured in ONE run on one machine, so the ratios compare:
+1. the float32 matmul peak (`model_speed.matmul_peak`), measured first;
+2. per model, a jitted Adam train step on 28x28x1 binary images, batch 32 (the
+   peer harness's configuration): images/s and achieved GFLOP/s, the FLOPs
+   being XLA's own count of the compiled step (`cost_analysis`; masked
+   kernel entries are computed, so they count);
+3. per model, sampling at 8x8x1, 16x16x1, 28x28x1 (binary) and 32x32x3
+   (256-way), batch 1 and 16: the cached sampler timed end to end; the
+   naive sampler (one full forward pass per generated dim) timed end to end
+   where it takes under `--naive-budget-s`, otherwise extrapolated as D times
+   the measured time of one forward pass at that batch, which is what a naive
+   step runs (the table says which; at the small sizes both are shown, so
+   the extrapolation can be checked against the real run).
+
+`--models` takes any registered model with `input_kind = "image"`. Model
+sizes: `MODEL_HPARAMS` below (the peer harness's configurations), else the
+model class's `benchmark_hparams` ClassVar (a model file can declare it), else
+the model's defaults; `--hparams '{"name": {...}}'` overrides. Timings on a
+shared machine are preliminary. Prints a table; JSON to `--out` (default
+benchmarks/results/image_models.json).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model_speed  # pylint: disable=wrong-import-position
+
+import ar_jax  # pylint: disable=wrong-import-position
+from ar_jax import models  # pylint: disable=wrong-import-position
+
+# The peer harness's configurations (../shared/peers/bench_peers.py CFG).
+MODEL_HPARAMS = {
+    "pixelcnn": {"num_blocks": 4, "residual_channels": 32, "head_channels": 32},
+    "gated_pixelcnn": {"num_layers": 4, "channels": 32, "head_channels": 32},
+}
+QUICK_HPARAMS = {
+    "pixelcnn": {"num_blocks": 1, "residual_channels": 3, "head_channels": 3},
+    "gated_pixelcnn": {"num_layers": 1, "channels": 3, "head_channels": 3},
+}
+# (shape, num_classes) of the sampling sizes.
+SAMPLE_SIZES = (((8, 8, 1), 2), ((16, 16, 1), 2), ((28, 28, 1), 2), ((32, 32, 3), 256))
+QUICK_SIZES = (((3, 3, 1), 2), ((2, 2, 3), 256))
+
+
+def model_hparams(name, overrides, quick):
+  cls = models.get_class(name)
+  if getattr(cls, "input_kind", None) != "image":
+    raise ValueError(f"--models: {name!r} is not an image model (input_kind="
+                     f"{getattr(cls, 'input_kind', None)!r}); image models: "
+                     f"{[n for n in models.names() if models.get_class(n).input_kind == 'image']}")
+  if name in overrides:
+    return dict(overrides[name])
+  table = QUICK_HPARAMS if quick else MODEL_HPARAMS
+  if name in table:
+    return dict(table[name])
+  return dict(getattr(cls, "quick_hparams" if quick else "benchmark_hparams", {}) or {})
+
+
+def _compiled_flops(jitted, *args):
+  """XLA's FLOP count of one call of `jitted(*args)` (0 if unavailable)."""
+  cost = jitted.lower(*args).compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return float((cost or {}).get("flops", 0.0))
+
+
+def train_speed(name, hparams, shape=(28, 28, 1), batch=32):
+  """Images/s and GFLOP/s of a jitted, donated Adam step on random binary images."""
+  model = models.get(name, input_shape=shape, **hparams)
+  x = jax.random.bernoulli(jax.random.key(0), 0.13, (batch,) + shape).astype(jnp.int32)
+  variables = model.init(jax.random.key(0), x)
+  opt = optax.adam(1e-3)
+
+  def step(state):
+    v, s, i = state
+    key = jax.random.fold_in(jax.random.key(1), i)
+    loss, g = jax.value_and_grad(
+        lambda v: -model.apply(v, x, key, method="train_log_prob").mean())(v)
+    u, s = opt.update(g, s, v)
+    return optax.apply_updates(v, u), s, i + 1
+
+  state = (variables, opt.init(variables), jnp.zeros((), jnp.int32))
+  flops = _compiled_flops(jax.jit(step), state)
+  sec = model_speed._time_threaded(jax.jit(step, donate_argnums=0), state)  # pylint: disable=protected-access
+  return {"model": name, "hparams": hparams, "shape": list(shape), "batch": batch,
+          "params": int(sum(p.size for p in jax.tree.leaves(variables))),
+          "images_per_s": batch / sec, "step_s": sec, "flops_per_step": flops,
+          "gflops": flops / sec / 1e9}
+
+
+def _timed(fn, repeats):
+  """(compile+first call seconds, median seconds of `repeats` more calls)."""
+  t0 = time.perf_counter()
+  jax.block_until_ready(fn())
+  first = time.perf_counter() - t0
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn())
+    times.append(time.perf_counter() - t0)
+  return first, float(np.median(times))
+
+
+def sampling_speed(name, hparams, shape, num_classes, batch, naive_budget_s, repeats):
+  """Cached vs naive sampling seconds for `batch` images of `shape`."""
+  model = models.get(name, input_shape=shape, num_classes=num_classes, **hparams)
+  x = jnp.zeros((batch,) + shape, jnp.int32)
+  variables = model.init(jax.random.key(0), x)
+  d = int(np.prod(shape))
+  keys = iter(jax.random.split(jax.random.key(1), 4 * repeats + 8))
+  row = {"model": name, "shape": list(shape), "num_classes": num_classes, "batch": batch,
+         "dims": d}
+  cached = lambda: ar_jax.sample(model, variables, next(keys), batch, use_cache=True)
+  row["cached_compile_s"], row["cached_s"] = _timed(cached, repeats)
+  fwd = jax.jit(lambda v, x: model.apply(v, x))
+  _, t_fwd = _timed(lambda: fwd(variables, x), max(repeats, 3))
+  row["forward_s"] = t_fwd
+  row["naive_extrapolated_s"] = d * t_fwd
+  row["naive_s"] = None
+  if d * t_fwd < naive_budget_s:
+    naive = lambda: ar_jax.sample(model, variables, next(keys), batch, use_cache=False)
+    row["naive_compile_s"], row["naive_s"] = _timed(naive, 1)
+  naive_s = row["naive_s"] if row["naive_s"] is not None else row["naive_extrapolated_s"]
+  row["speedup"] = naive_s / row["cached_s"]
+  return row
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--models", default="pixelcnn,gated_pixelcnn")
+  p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+  p.add_argument("--out", default=None)
+  p.add_argument("--hparams", default="{}", help='JSON {"model": {hparam: value}}')
+  p.add_argument("--naive-budget-s", type=float, default=30.0,
+                 help="run the naive sampler end to end only below this estimate")
+  p.add_argument("--batches", default="1,16")
+  args = p.parse_args(argv)
+  overrides = json.loads(args.hparams)
+  names = [n.strip() for n in args.models.split(",") if n.strip()]
+  hps = {n: model_hparams(n, overrides, args.quick) for n in names}
+  batches = [int(b) for b in args.batches.split(",")]
+  sizes = QUICK_SIZES if args.quick else SAMPLE_SIZES
+  repeats = 1 if args.quick else 3
+
+  peak = model_speed.matmul_peak(sizes=((64, 64, 64),) if args.quick else (
+      (1024, 1024, 1024), (2048, 2048, 2048)))
+  print(f"matmul peak (float32, this run): {peak:.1f} GFLOP/s", flush=True)
+  train = []
+  for n in names:
+    r = train_speed(n, hps[n], shape=(4, 4, 1) if args.quick else (28, 28, 1),
+                    batch=4 if args.quick else 32)
+    r["pct_peak"] = 100 * r["gflops"] / peak
+    train.append(r)
+    print(f"train {n}: {r['images_per_s']:.1f} images/s, {r['gflops']:.1f} GFLOP/s "
+          f"({r['pct_peak']:.1f}% of peak), {r['params']} params", flush=True)
+  sampling = []
+  for n in names:
+    for shape, k in sizes:
+      for b in batches:
+        r = sampling_speed(n, hps[n], shape, k, b, args.naive_budget_s, repeats)
+        sampling.append(r)
+        print(f"sample {n} {shape} K={k} B={b}: cached {r['cached_s']:.3f} s, naive "
+              f"{_naive_str(r)}, {r['speedup']:.0f}x", flush=True)
+
+  print("\n| model | params | train images/s | GFLOP/s | % of matmul peak |")
+  print("|---|---|---|---|---|")
+  for r in train:
+    print(f"| {r['model']} | {r['params']:,} | {r['images_per_s']:.0f} | {r['gflops']:.1f} | "
+          f"{r['pct_peak']:.0f}% |")
+  print("\n| model | image | batch | cached s | naive s | naive / cached |")
+  print("|---|---|---|---|---|---|")
+  for r in sampling:
+    img = "x".join(map(str, r["shape"])) + f" (K={r['num_classes']})"
+    print(f"| {r['model']} | {img} | {r['batch']} | {r['cached_s']:.3f} | {_naive_str(r)} | "
+          f"{r['speedup']:.0f}x |")
+  out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                 "image_models_quick.json" if args.quick
+                                 else "image_models.json")
+  pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+  with open(out, "w") as f:
+    json.dump({"machine": platform.processor() or platform.machine(),
+               "cpu_count": os.cpu_count(), "jax": jax.__version__,
+               "device": str(jax.devices()[0]), "matmul_peak_gflops": peak,
+               "note": "preliminary: machine shared with other jobs", "train": train,
+               "sampling": sampling}, f, indent=1)
+  print(f"\nwrote {out}")
+  return {"peak": peak, "train": train, "sampling": sampling}
+
+
+def _naive_str(r):
+  if r["naive_s"] is not None:
+    return f"{r['naive_s']:.3f}"
+  return f"~{r['naive_extrapolated_s']:.1f} (extrapolated: D x forward)"
+
+
+if __name__ == "__main__":
+  main()
