@@ -73,8 +73,8 @@ class GatedPixelCNN(base.ARModel):
   input_kind: ClassVar[str] = "image"
   supports_cache: ClassVar[bool] = True
   conformance_variants: ClassVar[tuple] = (
-      {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 2, "head_channels": 4},
-      {"input_shape": (2, 2, 3), "num_layers": 1, "channels": 3, "head_channels": 6},
+      {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 4, "head_channels": 4},
+      {"input_shape": (2, 2, 3), "num_layers": 1, "channels": 6, "head_channels": 6},
   )
 
   def __post_init__(self):
@@ -181,7 +181,8 @@ class GatedPixelCNN(base.ARModel):
     self.hconv = [ar_nn.MaskedConv2D(2 * p, (1, self._kernel(l))) for l in range(n)]
     self.link = [nn.Dense(2 * p) for _ in range(n)]
     self.skip = [ar_nn.MaskedDense(p) for _ in range(n)]
-    self.res = [ar_nn.MaskedDense(p) for _ in range(n)]
+    # The last layer's horizontal output feeds only its skip: no residual 1x1.
+    self.res = [ar_nn.MaskedDense(p) for _ in range(n - 1)]
     self.head = ar_nn.MaskedDense(self.head_channels)
     self.out = ar_nn.MaskedDense(self.distribution.num_params * self.input_shape[-1])
     if self.is_conditional:
@@ -206,10 +207,13 @@ class GatedPixelCNN(base.ARModel):
                 out=ci.dense_mask(self.head_channels, self.out.features, c))
 
   def _horizontal(self, l, h_pre, h_in, m):
-    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p])."""
+    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p] or None)."""
     gated = ar_nn.gated_activation(h_pre)
+    skip = self.skip[l](gated, mask=m["d"])
+    if l == self.num_layers:
+      return skip, None
     h_out = self.res[l](gated, mask=m["d"])
-    return self.skip[l](gated, mask=m["d"]), (h_out if l == 0 else h_out + h_in)
+    return skip, (h_out if l == 0 else h_out + h_in)
 
   def _head(self, skip, m):
     return self.out(jax.nn.relu(self.head(jax.nn.relu(skip), mask=m["head"])), mask=m["out"])
@@ -226,7 +230,8 @@ class GatedPixelCNN(base.ARModel):
                + self._cond_term(self._ch(l), ctx))
       s, h_in = self._horizontal(l, h_pre, h_in, m)
       skip = skip + s
-      v_in = ar_nn.gated_activation(v_pre)
+      if l < self.num_layers:
+        v_in = ar_nn.gated_activation(v_pre)
     out = self._head(skip, m)
     return out.reshape(out.shape[:3] + (self.input_shape[-1], -1))
 
