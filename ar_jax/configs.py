@@ -201,6 +201,28 @@ def cpu_budget(c, *, num_steps=6000, lr=3e-3):
   return c
 
 
+def image_mnist_schedule(c, variant):
+  """Training schedule of the PixelCNN-family configs on binarized MNIST.
+
+  Full run: Adam 1e-3, batch 64, up to 200k steps with a validation eval and
+  checkpoint every 2,000 (early stopping from `binarized_mnist_protocol`).
+  `:cpu`: `cpu_budget`'s annealed schedule, batch 32.
+  """
+  c.optim.name = "adam"
+  c.optim.lr = 1e-3
+  c.train.batch_size = 64
+  c.train.num_steps = 200_000
+  c.train.log_every_steps = 200
+  c.train.checkpoint_every_steps = 2000
+  c.eval.every_steps = 2000
+  c.eval.batch_size = 500
+  if variant == "cpu":
+    cpu_budget(c, num_steps=600, lr=3e-3)
+    c.train.batch_size = 32
+    c.train.log_every_steps = 100
+  return c
+
+
 # Variants of the CIFAR-10 image configs: full, CPU, and a seconds-long smoke run.
 IMAGE_VARIANTS = ("", "cpu", "smoke")
 

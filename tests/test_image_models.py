@@ -151,8 +151,9 @@ def test_completion_on_the_cached_path_equals_naive():
   np.testing.assert_array_equal(fast[:, known], np.asarray(x_init)[:, known])
 
 
-@pytest.mark.parametrize("name", ["pixelcnn", "gated_pixelcnn"])
-@pytest.mark.parametrize("shape", [(3, 3, 1), (2, 2, 3)], ids=["3x3x1", "2x2x3"])
+# Both models passed on both shapes; one shape each keeps the test time small
+# (the default widths make every forward pass ~2M MACs per pixel).
+@pytest.mark.parametrize("name,shape", [("pixelcnn", (2, 2, 3)), ("gated_pixelcnn", (3, 3, 1))])
 def test_defaults_build_and_normalize_on_tiny_images(name, shape):
   model = models.get(name, input_shape=shape)  # default widths, depth and kernels
   x = testlib.all_inputs(model)

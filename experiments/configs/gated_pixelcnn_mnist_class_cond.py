@@ -11,7 +11,7 @@ top.
   python -m ar_jax.main --config=experiments/configs/gated_pixelcnn_mnist_class_cond.py \
       --workdir=runs/gated_pixelcnn_mnist_class_cond
 
-CPU variant (a small model, a short annealed run):
+CPU variant (a small model, 600 steps of batch 32, cosine decay):
 
   python -m ar_jax.main \
       --config=experiments/configs/gated_pixelcnn_mnist_class_cond.py:cpu \
@@ -38,19 +38,8 @@ def get_config(arg=None):
       first_kernel=7,
       kernel_size=3,
   ))
-  c.optim.name = "adam"
-  c.optim.lr = 1e-3
-  c.train.batch_size = 64
-  c.train.num_steps = 200_000
-  c.train.checkpoint_every_steps = 2000
-  c.eval.every_steps = 2000
-  c.eval.batch_size = 500
+  configs.image_mnist_schedule(c, variant)
   c.eval.num_samples = 100  # 10 rows (one per digit) x 10 samples.
-  if variant == "cpu":
-    c.model.hparams.num_layers = 4
-    c.model.hparams.channels = 16
-    c.model.hparams.head_channels = 32
-    configs.cpu_budget(c, num_steps=3000, lr=3e-3)
-    c.train.batch_size = 32
-    c.eval.num_samples = 100
+  if variant == "cpu":  # A smaller Gated PixelCNN.
+    c.model.hparams.update(dict(num_layers=4, channels=16, head_channels=32))
   return c

@@ -40,19 +40,7 @@ def get_config(arg=None):
       first_kernel=7,
       kernel_size=3,
   ))
-  c.optim.name = "adam"
-  c.optim.lr = 1e-3
-  c.train.batch_size = 64
-  c.train.num_steps = 200_000
-  c.train.log_every_steps = 200
-  c.train.checkpoint_every_steps = 2000
-  c.eval.every_steps = 2000
-  c.eval.batch_size = 500
-  if variant == "cpu":
-    c.model.hparams.num_blocks = 3
-    c.model.hparams.residual_channels = 16
-    c.model.hparams.head_channels = 32
-    configs.cpu_budget(c, num_steps=600, lr=3e-3)
-    c.train.batch_size = 32
-    c.train.log_every_steps = 100
+  configs.image_mnist_schedule(c, variant)
+  if variant == "cpu":  # A smaller PixelCNN.
+    c.model.hparams.update(dict(num_blocks=3, residual_channels=16, head_channels=32))
   return c
