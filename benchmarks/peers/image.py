@@ -15,8 +15,9 @@ one pixel per step; the peers re-run the whole network per pixel).
   gated_channels=32, head_channels=32). The stacks follow the paper's
   Figure 2 (a k x k vertical conv with its lower rows masked, a 1 x k
   horizontal conv), where the peer factorizes the vertical conv into 1xN
-  then Nx1 and adds a 1x1 from the vertical input: 134,977 stored params,
-  100,609 of them unmasked, against the peer's 95,553.
+  then Nx1 and adds a 1x1 from the vertical input: 133,921 stored params,
+  99,553 of them unmasked (masked kernel entries are stored but always
+  multiplied by 0), against the peer's 95,553.
 - The PixelCNN++ case ("pixelcnnpp/ar_jax", comparable to the harness's
   "pixelcnn/tfp") lives in `benchmarks/peers/image_pp.py`, owned by the
   PixelCNN++ model.
