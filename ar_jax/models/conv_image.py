@@ -78,6 +78,21 @@ def patch(map_BxHxWxF, row, col, height, width):
   return jax.lax.dynamic_slice(map_BxHxWxF, (0, row, col, 0), (b, height, width, f))
 
 
+def with_value(patch_BxHxWxF, value_B, row, col, channel):
+  """`patch` with `value` at (row, col, channel) of the patch, if that lies inside it.
+
+  Lets a cached step read a patch from the cache before the new value is
+  written there. (For big buffers, write the patch back, so that the write
+  depends on the read and XLA updates the buffer in place instead of copying
+  it every step.)
+  """
+  shape = patch_BxHxWxF.shape[1:]
+  at = ((jax.lax.broadcasted_iota(jnp.int32, shape, 0) == row)
+        & (jax.lax.broadcasted_iota(jnp.int32, shape, 1) == col)
+        & (jax.lax.broadcasted_iota(jnp.int32, shape, 2) == channel))
+  return jnp.where(at[None], value_B[:, None, None, None], patch_BxHxWxF)
+
+
 NO_PAD = ((0, 0), (0, 0))
 
 

@@ -133,18 +133,23 @@ class PixelCNN(base.ARModel):
     pi, pj, pg = ci.position(step.prev_dim, self.input_shape)
     q, r = self.first_kernel // 2, self.kernel_size // 2
     # x_prev of class 0 is feature 0, what the cache holds: t = 0 needs no gate.
+    # Patches are read from the old cache and get the new value themselves
+    # (see `ci.with_value`).
     feat_B = ci.value_table(self.num_classes)[step.x_prev]
+    k1, k = self.first_kernel, self.kernel_size
+    patch = ci.with_value(ci.patch(cache["x"], i, j, k1, k1), feat_B, pi + q - i, pj + q - j, pg)
     xmap = jax.lax.dynamic_update_slice(cache["x"], feat_B[:, None, None, None],
                                         (0, pi + q, pj + q, pg))
-    k1 = self.first_kernel
-    a = self.first(ci.patch(xmap, i, j, k1, k1), mask=m["first"], padding=ci.NO_PAD)[:, 0, 0]
+    a = self.first(patch, mask=m["first"], padding=ci.NO_PAD)[:, 0, 0]
     umaps = []
     for l in range(self.num_blocks):
       def mid(u_BxH, l=l):
-        umaps.append(ci.write(cache["u"][l], u_BxH, i + r, j + r))
-        k = self.kernel_size
-        return self.mid[l](ci.patch(umaps[-1], i, j, k, k), mask=m["mid"],
-                           padding=ci.NO_PAD)[:, 0, 0]
+        u_patch = jax.lax.dynamic_update_slice(ci.patch(cache["u"][l], i, j, k, k),
+                                               u_BxH[:, None, None, :], (0, r, r, 0))
+        # Writing the patch back (not just u) makes the write depend on the
+        # read, so XLA updates the buffer in place (20x faster at 28x28).
+        umaps.append(jax.lax.dynamic_update_slice(cache["u"][l], u_patch, (0, i, j, 0)))
+        return self.mid[l](u_patch, mask=m["mid"], padding=ci.NO_PAD)[:, 0, 0]
       a = self._block(l, a, m, mid)
     out_BxCxP = self._head(a, m).reshape(a.shape[0], self.input_shape[-1], -1)
     params = jax.lax.dynamic_index_in_dim(out_BxCxP, g, axis=1, keepdims=False)
