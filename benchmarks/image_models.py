@@ -48,10 +48,15 @@ from ar_jax import models  # pylint: disable=wrong-import-position
 MODEL_HPARAMS = {
     "pixelcnn": {"num_blocks": 4, "residual_channels": 32, "head_channels": 32},
     "gated_pixelcnn": {"num_layers": 4, "channels": 32, "head_channels": 32},
+    # TFP's tfd.PixelCNN row (benchmarks/peers/image_pp.py).
+    "pixelcnn_pp": {"num_filters": 32, "num_resnet": 1, "num_levels": 2, "num_mixtures": 5,
+                    "dropout": 0.0, "weight_norm": True},
 }
 QUICK_HPARAMS = {
     "pixelcnn": {"num_blocks": 1, "residual_channels": 3, "head_channels": 3},
     "gated_pixelcnn": {"num_layers": 1, "channels": 3, "head_channels": 3},
+    "pixelcnn_pp": {"num_filters": 4, "num_resnet": 1, "num_levels": 2, "num_mixtures": 2,
+                    "dropout": 0.0},
 }
 # (shape, num_classes) of the sampling sizes.
 SAMPLE_SIZES = (((8, 8, 1), 2), ((16, 16, 1), 2), ((28, 28, 1), 2), ((32, 32, 3), 256))
