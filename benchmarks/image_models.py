@@ -10,7 +10,7 @@ Everything is measured in ONE run on one machine, so the ratios compare:
    being XLA's own count of the compiled step (`cost_analysis`; masked
    kernel entries are computed, so they count);
 3. per model, sampling at 8x8x1, 16x16x1, 28x28x1 (binary) and 32x32x3
-   (256-way), batch 1 and 16: the cached sampler timed end to end; the
+   (256-way; PixelCNN widths rounded up to multiples of 3), batch 1 and 16: the cached sampler timed end to end; the
    naive sampler (one full forward pass per generated dim) timed end to end
    where it takes under `--naive-budget-s`, otherwise extrapolated as D times
    the measured time of one forward pass at that batch, which is what a naive
@@ -121,15 +121,28 @@ def _timed(fn, repeats):
   return first, float(np.median(times))
 
 
+# Widths that channel-grouped models split into one group per image channel.
+GROUPED_WIDTHS = ("residual_channels", "head_channels", "channels")
+
+
+def fit_channels(name, hparams, channels):
+  """`hparams` with grouped widths rounded up to a multiple of `channels` (RGB)."""
+  if name not in ("pixelcnn", "gated_pixelcnn"):
+    return hparams
+  return {k: (-(-v // channels) * channels if k in GROUPED_WIDTHS else v)
+          for k, v in hparams.items()}
+
+
 def sampling_speed(name, hparams, shape, num_classes, batch, naive_budget_s, repeats):
   """Cached vs naive sampling seconds for `batch` images of `shape`."""
+  hparams = fit_channels(name, hparams, shape[-1])
   model = models.get(name, input_shape=shape, num_classes=num_classes, **hparams)
   x = jnp.zeros((batch,) + shape, jnp.int32)
   variables = model.init(jax.random.key(0), x)
   d = int(np.prod(shape))
   keys = iter(jax.random.split(jax.random.key(1), 4 * repeats + 8))
   row = {"model": name, "shape": list(shape), "num_classes": num_classes, "batch": batch,
-         "dims": d}
+         "dims": d, "hparams": hparams}
   cached = lambda: ar_jax.sample(model, variables, next(keys), batch, use_cache=True)
   row["cached_compile_s"], row["cached_s"] = _timed(cached, repeats)
   fwd = jax.jit(lambda v, x: model.apply(v, x))
