@@ -34,6 +34,7 @@ import jax.numpy as jnp
 from ar_jax import distributions
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.nn import dropout as dropout_lib
 
 CELLS = {"rnn": 1, "gru": 3, "lstm": 4}  # cell -> gates G
 
@@ -56,11 +57,6 @@ def _cell_step(cell, xproj_BxG, h_BxH, c_BxH, u_HxG, c_bias_G):
   i, f, g, o = jnp.split(xproj_BxG + hproj_BxG, 4, axis=-1)
   c_BxH = jax.nn.sigmoid(f) * c_BxH + jax.nn.sigmoid(i) * jnp.tanh(g)
   return jax.nn.sigmoid(o) * jnp.tanh(c_BxH), c_BxH
-
-
-def _dropout(key, x, rate):
-  keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-  return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
 class CharRNN(base.ARModel):
@@ -146,8 +142,7 @@ class CharRNN(base.ARModel):
 
       _, h_TxBxH = jax.lax.scan(body, (zeros, zeros), xproj_TxBxG)
       h_BxTxH = h_TxBxH.transpose(1, 0, 2)
-      if k is not None:
-        h_BxTxH = _dropout(k, h_BxTxH, self.dropout)
+      h_BxTxH = dropout_lib.dropout(h_BxTxH, self.dropout, k)
     return self.out(h_BxTxH)
 
   def __call__(self, x, cond=None):
