@@ -59,7 +59,11 @@ def pixelcnn_pp(args):
                        f"num_filters={c['num_filters']} mixtures={c['num_logistic_mix']} "
                        f"dropout={c['dropout_p']} num_classes={c['high'] + 1} 28x28x1 "
                        "weight_norm cached sampling"),
-               batch=B, params=int(sum(p.size for p in jax.tree.leaves(box["state"][0]))))
+               batch=B, params=int(sum(p.size for p in jax.tree.leaves(box["state"][0]))),
+               # The same model family and configuration is TFP's PixelCNN++, not
+               # pytorch-generative's PixelCNN: benchmarks/peer_table.py compares
+               # this row with it only.
+               compare_to=["pixelcnn/tfp"])
     keys = iter(jax.random.split(jax.random.key(1), 64))
     res.update(bench.time_sample(  # noqa: F821
         lambda: ar_jax.sample(model, box["state"][0], next(keys), n),
