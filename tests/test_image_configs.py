@@ -47,3 +47,24 @@ def test_cifar10_smoke_variant_runs_on_a_stand_in(name, tmp_path):
   # 256-way pixels: an untrained model is near 8 bits/dim (ln 256 nats per dim).
   assert 4.0 < results["test_nll"] / 3072 < 7.0
   assert os.path.exists(tmp_path / "run" / "samples.png")
+
+
+def test_mnist_images_grid_builds_every_model_on_every_set():
+  """`mnist_images.py:MODEL,DATA[,cpu]`: the model's own MNIST config on another
+  set; unconditional; Fashion-MNIST holds out the last 10k training images."""
+  path = os.path.join(CONFIGS, "mnist_images.py")
+  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp"):
+    for data in ("binarized_mnist", "mnist_8bit", "fashion_mnist"):
+      for variant in ("", ",cpu"):
+        c = configs.validate(configs.load(path, f"{model_name},{data}{variant}"))
+        assert (c.model.name, c.data.name, c.data.cond_feature) == (model_name, data, None)
+        assert c.data.binarization == ("fixed" if data == "binarized_mnist" else "none")
+        models.get(c.model.name, **c.model.hparams.to_dict())
+  c = configs.load(path, "pixelcnn_pp,fashion_mnist,cpu")
+  assert (c.data.train_split, c.data.eval_split, c.data.test_split) == (
+      "train[:50000]", "train[50000:50500]", "test[:2000]")
+  for bad, match in (("pixelcnn", "MODEL,DATA"), ("made,mnist_8bit", "model 'made'"),
+                     ("pixelcnn,cifar10", "dataset 'cifar10'"),
+                     ("pixelcnn,mnist_8bit,gpu", "MODEL,DATA")):
+    with pytest.raises(ValueError, match=match):
+      configs.load(path, bad)
