@@ -92,8 +92,20 @@ def params_finite(tree):
 
 
 def train_steps(state, batches_KxB, **kwargs):
-  """`K` train steps in one program (`lax.scan`); metrics are stacked `[K]`."""
-  return jax.lax.scan(functools.partial(train_step, **kwargs), state, batches_KxB)
+  """`K` train steps in one program (`lax.scan`); metrics are stacked `[K]`.
+
+  `K = 1` (the default `train.steps_per_dispatch`) calls the step directly,
+  without a loop: XLA:CPU runs convolutions inside a while loop (what
+  `lax.scan` lowers to, even for one iteration) far slower than the same
+  convolutions at top level (a Gated PixelCNN :cpu step, batch 32: 5.0 s
+  against 0.22 s of CPU time, measured). Both forms compute the same step;
+  they may round differently (XLA fuses a loop body on its own).
+  """
+  step = functools.partial(train_step, **kwargs)
+  if jax.tree.leaves(batches_KxB)[0].shape[0] == 1:
+    state, metrics = step(state, jax.tree.map(lambda b: b[0], batches_KxB))
+    return state, jax.tree.map(lambda m: jnp.asarray(m)[None], metrics)
+  return jax.lax.scan(step, state, batches_KxB)
 
 
 def jit_train_steps(config, model, tx, schedule, state_sharding, mesh):

@@ -115,3 +115,26 @@ def test_optimizer_names(name):
   c.name = name
   tx, _ = optim.make_optimizer(c, total_updates=10)
   tx.init({"w": jnp.zeros(2)})
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_one_step_per_dispatch_runs_without_a_loop(k):
+  """K = 1 must not lower to a while loop (XLA:CPU runs convolutions inside
+  one ~20x slower); K > 1 scans. Metrics are stacked [K] either way."""
+  import jax  # pylint: disable=import-outside-toplevel
+  from ar_jax import models, sharding, steps, train_state  # pylint: disable=import-outside-toplevel
+  c = configs.default_config()
+  model = models.get("made", input_shape=(4,), hidden_sizes=(8,))
+  tx, schedule = optim.make_optimizer(c.optim, optim.num_updates(c))
+  mesh = sharding.make_mesh()
+  dummy = train_state.dummy_inputs(model, np.int32)
+  abstract = train_state.abstract_state(model, tx, False, dummy)
+  fn = steps.jit_train_steps(c, model, tx, schedule, train_state.state_sharding(abstract, mesh),
+                             mesh)
+  state = train_state.init_state(model, tx, False, jax.random.key(0), mesh, dummy)
+  batch = {"x": np.ones((k, 2, 4), np.uint8)}
+  hlo = fn.lower(state, batch).as_text()
+  assert ("stablehlo.while" in hlo) == (k > 1)
+  state, metrics = fn(state, batch)
+  assert all(np.shape(v) == (k,) for v in metrics.values())
+  assert int(state.step) == k
