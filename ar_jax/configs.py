@@ -223,6 +223,24 @@ def image_mnist_schedule(c, variant):
   return c
 
 
+def shakespeare_char_protocol(c):
+  """shakespeare_char data and evaluation settings shared by the text configs.
+
+  Token ids as they are (76 classes) in windows of 256 characters, batch 64,
+  a validation eval and checkpoint every 1000 steps, and no sample grid (a PNG
+  of text says nothing: sample with `ar-jax sample --prompt`).
+  """
+  c.data.name = "shakespeare_char"
+  c.data.binarization = "none"
+  c.data.seq_len = 256
+  c.train.batch_size = 64
+  c.train.log_every_steps = 100
+  c.train.checkpoint_every_steps = 1000
+  c.eval.every_steps = 1000
+  c.eval.num_samples = 0
+  return c
+
+
 # Variants of the CIFAR-10 image configs: full, CPU, and a seconds-long smoke run.
 IMAGE_VARIANTS = ("", "cpu", "smoke")
 
