@@ -223,12 +223,37 @@ def image_mnist_schedule(c, variant):
   return c
 
 
+def shakespeare_char_protocol(c):
+  """shakespeare_char data and evaluation settings shared by the text configs.
+
+  Token ids as they are (76 classes) in windows of 256 characters, batch 64,
+  a validation eval and checkpoint every 1000 steps, and no sample grid (a PNG
+  of text says nothing: sample with `ar-jax sample --prompt`).
+  """
+  c.data.name = "shakespeare_char"
+  c.data.binarization = "none"
+  c.data.seq_len = 256
+  c.train.batch_size = 64
+  c.train.log_every_steps = 100
+  c.train.checkpoint_every_steps = 1000
+  c.eval.every_steps = 1000
+  c.eval.num_samples = 0
+  return c
+
+
 # Variants of the CIFAR-10 image configs: full, CPU, and a seconds-long smoke run.
 IMAGE_VARIANTS = ("", "cpu", "smoke")
 
 
-def cifar10_protocol(c):
-  """CIFAR-10 data and evaluation settings shared by the CIFAR-10 image configs."""
+def cifar10_protocol(c, *, batch_size=32, num_steps=300_000, log_every_steps=200,
+                     eval_every_steps=5000, eval_batch_size=200):
+  """CIFAR-10 data and evaluation settings shared by the CIFAR-10 image configs.
+
+  8-bit values as 256 classes; the last 5k training images held out for
+  validation; Adam 1e-3; a validation eval and checkpoint every
+  `eval_every_steps`; 16 samples per eval. The defaults are the PixelCNN /
+  Gated PixelCNN schedule; PixelCNN++ passes its own.
+  """
   c.data.name = "cifar10"
   c.data.binarization = "none"  # 8-bit values as 256 classes.
   c.data.train_split = "train[:45000]"
@@ -236,12 +261,12 @@ def cifar10_protocol(c):
   c.data.test_split = "test"
   c.optim.name = "adam"
   c.optim.lr = 1e-3
-  c.train.batch_size = 32
-  c.train.num_steps = 300_000
-  c.train.log_every_steps = 200
-  c.train.checkpoint_every_steps = 5000
-  c.eval.every_steps = 5000
-  c.eval.batch_size = 200
+  c.train.batch_size = batch_size
+  c.train.num_steps = num_steps
+  c.train.log_every_steps = log_every_steps
+  c.train.checkpoint_every_steps = eval_every_steps
+  c.eval.every_steps = eval_every_steps
+  c.eval.batch_size = eval_batch_size
   c.eval.num_samples = 16
   return c
 

@@ -36,7 +36,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model_speed  # pylint: disable=wrong-import-position
@@ -88,18 +87,8 @@ def train_speed(name, hparams, shape=(28, 28, 1), batch=32):
   """Images/s and GFLOP/s of a jitted, donated Adam step on random binary images."""
   model = models.get(name, input_shape=shape, **hparams)
   x = jax.random.bernoulli(jax.random.key(0), 0.13, (batch,) + shape).astype(jnp.int32)
-  variables = model.init(jax.random.key(0), x)
-  opt = optax.adam(1e-3)
-
-  def step(state):
-    v, s, i = state
-    key = jax.random.fold_in(jax.random.key(1), i)
-    loss, g = jax.value_and_grad(
-        lambda v: -model.apply(v, x, key, method="train_log_prob").mean())(v)
-    u, s = opt.update(g, s, v)
-    return optax.apply_updates(v, u), s, i + 1
-
-  state = (variables, opt.init(variables), jnp.zeros((), jnp.int32))
+  step, state = model_speed.adam_train_step(model, x)
+  variables = state[0]
   flops = _compiled_flops(jax.jit(step), state)
   sec = model_speed._time_threaded(jax.jit(step, donate_argnums=0), state)  # pylint: disable=protected-access
   return {"model": name, "hparams": hparams, "shape": list(shape), "batch": batch,

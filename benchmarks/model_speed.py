@@ -14,7 +14,6 @@ so "% of peak" is the useful fraction of the machine's GEMM throughput.
 """
 
 import argparse
-import functools
 import json
 import os
 import pathlib
@@ -85,16 +84,15 @@ def memory_bandwidth(n_bytes=200_000_000):
   return 2 * n_bytes / _time_threaded(f, a) / 1e9
 
 
-def train_step_speed(model, x, flops_fwd):
-  """Steps/s and GFLOP/s of a jitted Adam step maximizing train_log_prob."""
+def adam_train_step(model, x):
+  """(step, state): an Adam step maximizing `train_log_prob` on `x`, not jitted.
+
+  `state` is (variables, Adam state, step count); step i draws its key as
+  `fold_in(key(1), i)`. The benchmarks jit it with `donate_argnums=0`.
+  """
   variables = model.init(jax.random.key(0), x)
   opt = optax.adam(1e-3)
-  state = (variables, opt.init(variables), jnp.zeros((), jnp.int32))
 
-  # Donated, like ar_jax.steps: params and Adam moments are updated in place.
-  # Without donation every step allocates fresh 50 MB buffers for a
-  # 784-8000-784 MADE, which costs ~30% of its step time on this machine.
-  @functools.partial(jax.jit, donate_argnums=0)
   def step(state):
     v, s, i = state
     key = jax.random.fold_in(jax.random.key(1), i)
@@ -103,7 +101,16 @@ def train_step_speed(model, x, flops_fwd):
     u, s = opt.update(g, s, v)
     return optax.apply_updates(v, u), s, i + 1
 
-  sec = _time_threaded(step, state)
+  return step, (variables, opt.init(variables), jnp.zeros((), jnp.int32))
+
+
+def train_step_speed(model, x, flops_fwd):
+  """Steps/s and GFLOP/s of a jitted Adam step maximizing train_log_prob."""
+  step, state = adam_train_step(model, x)
+  # Donated, like ar_jax.steps: params and Adam moments are updated in place.
+  # Without donation every step allocates fresh 50 MB buffers for a
+  # 784-8000-784 MADE, which costs ~30% of its step time on this machine.
+  sec = _time_threaded(jax.jit(step, donate_argnums=0), state)
   return {"steps_per_s": 1 / sec, "examples_per_s": x.shape[0] / sec,
           "gflops": 3 * flops_fwd / sec / 1e9}
 

@@ -112,6 +112,66 @@ def guarded_one_hot(indices, num_classes):
                    jnp.nan)
 
 
+def check_cond_counts(name, **counts):
+  """Raises unless each conditioning size (`cond_classes=`, `cond_size=`) is an int >= 0."""
+  for key, v in counts.items():
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+      raise ValueError(f"{name}: {key} must be an int >= 0 (0 = no conditioning), got {v!r}")
+
+
+def check_array_cond(name, cond, batch_size, *, build_hint, cond_classes=0, cond_size=0,
+                     cond_map_shape=()):
+  """Raises a ValueError naming the problem unless `cond` suits a model.
+
+  The `check_cond` of the models whose `cond` is one array per example: int
+  labels [B] in [0, cond_classes), float vectors [B, cond_size] or float maps
+  [B, *cond_map_shape] (at most one is set; none: unconditional, and a given
+  `cond` is refused). Shapes and dtypes are checked always (inside `jit` too),
+  label values only when `cond` is concrete (`concrete_values`).
+
+  Args:
+    name: the model and its conditioning hparams, as the messages name it.
+    cond: what the caller passed: None, an array or an array-like.
+    batch_size: B, the batch of x.
+    build_hint: for an unconditional model given a cond, the hparams that
+      make a conditional one (e.g. "cond_classes=C (int labels)").
+    cond_classes, cond_size, cond_map_shape: the model's conditioning hparams.
+  """
+  if cond_classes:
+    want, kind = (batch_size,), jnp.integer
+    desc = f"int labels [B] in [0, {cond_classes})"
+  elif cond_size:
+    want, kind = (batch_size, cond_size), jnp.floating
+    desc = f"float vectors [B, {cond_size}]"
+  elif cond_map_shape:
+    shape = tuple(int(d) for d in cond_map_shape)
+    want, kind = (batch_size,) + shape, jnp.floating
+    desc = f"float maps [B, {', '.join(map(str, shape))}]"
+  else:
+    if cond is not None:
+      raise ValueError(
+          f"{name} is unconditional but got cond of shape {tuple(jnp.shape(cond))}: drop "
+          f"cond, or build the model with {build_hint}")
+    return
+  if cond is None:
+    raise ValueError(f"{name} is conditional: pass cond=, {desc} (one per example)")
+  if not hasattr(cond, "dtype"):
+    cond = np.asarray(cond)  # lists, scalars
+  shape, dtype = tuple(cond.shape), cond.dtype
+  if shape != want or not jnp.issubdtype(dtype, kind):
+    cast = ".astype(jnp.int32)" if kind is jnp.integer else ".astype(jnp.float32)"
+    raise ValueError(f"{name}: cond must be {desc} with B = {batch_size} (the batch of x), "
+                     f"got {dtype} of shape {shape} (cast with cond{cast} if only the "
+                     "dtype is wrong)")
+  c = concrete_values(cond) if cond_classes else None
+  if c is not None:
+    bad = (c < 0) | (c >= cond_classes)
+    if bad.any():
+      i = int(np.flatnonzero(bad)[0])
+      raise ValueError(f"{name}: cond label {int(c[i])} of example {i} is outside "
+                       f"[0, {cond_classes}) ({int(bad.sum())} such label(s)); "
+                       f"labels are class indices 0..{cond_classes - 1}")
+
 class ARModel(nn.Module):
   """Base class with the shared, model-independent parts of the contract."""
 

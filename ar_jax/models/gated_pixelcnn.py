@@ -31,7 +31,6 @@ from typing import ClassVar
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ar_jax import distributions
 from ar_jax import masks
@@ -83,11 +82,7 @@ class GatedPixelCNN(base.ARModel):
                     head_channels=self.head_channels)
     if not isinstance(self.num_layers, int) or self.num_layers < 0:
       raise ValueError(f"{_NAME}: num_layers must be an int >= 0, got {self.num_layers!r}")
-    for key in ("cond_classes", "cond_size"):
-      v = getattr(self, key)
-      if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise ValueError(f"{_NAME}: {key} must be an int >= 0 (0 = no conditioning), "
-                         f"got {v!r}")
+    base.check_cond_counts(_NAME, cond_classes=self.cond_classes, cond_size=self.cond_size)
     shape = tuple(self.cond_map_shape)
     if shape and (len(shape) != 3 or any(int(d) < 1 for d in shape)):
       raise ValueError(f"{_NAME}: cond_map_shape must be () or (H', W', F) of positive "
@@ -108,44 +103,17 @@ class GatedPixelCNN(base.ARModel):
     return bool(self.cond_classes or self.cond_size or tuple(self.cond_map_shape))
 
   # ---- conditioning input ----
-  def _cond_spec(self, batch_size):
-    """(expected shape, dtype kind, description) of `cond`."""
-    if self.cond_classes:
-      return (batch_size,), jnp.integer, f"int labels [B] in [0, {self.cond_classes})"
-    if self.cond_size:
-      return (batch_size, self.cond_size), jnp.floating, f"float vectors [B, {self.cond_size}]"
-    shape = tuple(int(d) for d in self.cond_map_shape)
-    return (batch_size,) + shape, jnp.floating, f"float maps [B, {', '.join(map(str, shape))}]"
-
   def check_cond(self, cond, batch_size):
     """Raises a ValueError naming the problem unless `cond` suits this model.
 
     Shapes and dtypes always (inside `jit` too); label values when concrete.
     """
-    name = (f"{_NAME}(cond_classes={self.cond_classes}, cond_size={self.cond_size}, "
-            f"cond_map_shape={tuple(self.cond_map_shape)})")
-    if not self.is_conditional:
-      if cond is not None:
-        raise ValueError(
-            f"{name} is unconditional but got cond of shape {tuple(jnp.shape(cond))}: drop "
-            "cond, or build the model with cond_classes=C (int labels), cond_size=F (float "
-            "vectors) or cond_map_shape=(H', W', F) (float maps)")
-      return
-    want, kind, desc = self._cond_spec(batch_size)
-    if cond is None:
-      raise ValueError(f"{name} is conditional: pass cond=, {desc} (one per example)")
-    cond = cond if hasattr(cond, "dtype") else np.asarray(cond)
-    if tuple(cond.shape) != want or not jnp.issubdtype(cond.dtype, kind):
-      cast = ".astype(jnp.int32)" if kind is jnp.integer else ".astype(jnp.float32)"
-      raise ValueError(f"{name}: cond must be {desc} with B = {batch_size} (the batch of "
-                       f"x), got {cond.dtype} of shape {tuple(cond.shape)} (cast with "
-                       f"cond{cast} if only the dtype is wrong)")
-    c = base.concrete_values(cond) if self.cond_classes else None
-    if c is not None and ((c < 0) | (c >= self.cond_classes)).any():
-      bad = (c < 0) | (c >= self.cond_classes)
-      i = int(np.flatnonzero(bad)[0])
-      raise ValueError(f"{name}: cond label {int(c[i])} of example {i} is outside "
-                       f"[0, {self.cond_classes}) ({int(bad.sum())} such label(s))")
+    base.check_array_cond(
+        f"{_NAME}(cond_classes={self.cond_classes}, cond_size={self.cond_size}, "
+        f"cond_map_shape={tuple(self.cond_map_shape)})", cond, batch_size,
+        build_hint="cond_classes=C (int labels), cond_size=F (float vectors) or "
+        "cond_map_shape=(H', W', F) (float maps)", cond_classes=self.cond_classes,
+        cond_size=self.cond_size, cond_map_shape=tuple(self.cond_map_shape))
 
   def _context(self, cond, batch_size):
     """Checked cond as features: [B, C or F], an upsampled map [B, H, W, p], or None."""

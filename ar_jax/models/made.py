@@ -42,10 +42,6 @@ from ar_jax import nn as ar_nn
 from ar_jax.models import base
 
 
-def _is_count(value, low):
-  return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
-
-
 class MADE(base.ARModel):
   """MADE for binary or K-class data, optionally class- or vector-conditional.
 
@@ -86,10 +82,7 @@ class MADE(base.ARModel):
   )
 
   def __post_init__(self):
-    for name in ("cond_classes", "cond_size"):
-      if not _is_count(getattr(self, name), 0):
-        raise ValueError(f"MADE: {name} must be an int >= 0 (0 = no conditioning), "
-                         f"got {getattr(self, name)!r}")
+    base.check_cond_counts("MADE", cond_classes=self.cond_classes, cond_size=self.cond_size)
     if self.cond_classes and self.cond_size:
       raise ValueError(
           f"MADE: set at most one of cond_classes (int labels) and cond_size (float "
@@ -184,11 +177,6 @@ class MADE(base.ARModel):
     return (b,) + tuple(self.input_shape) + (self.distribution.num_params,)
 
   # ---- conditioning input ----
-  def _cond_desc(self):
-    if self.cond_classes:
-      return f"int labels [B] in [0, {self.cond_classes})"
-    return f"float vectors [B, {self.cond_size}]"
-
   def check_cond(self, cond, batch_size):
     """Raises a ValueError naming the problem unless `cond` suits this model.
 
@@ -196,35 +184,10 @@ class MADE(base.ARModel):
     when `cond` is concrete. Inside `jit` a label outside [0, cond_classes)
     makes that example's outputs and log-prob NaN (see `_cond_features`).
     """
-    name = f"MADE(cond_classes={self.cond_classes}, cond_size={self.cond_size})"
-    if not self.is_conditional:
-      if cond is not None:
-        raise ValueError(
-            f"{name} is unconditional but got cond of shape {tuple(jnp.shape(cond))}: drop "
-            "cond, or build the model with cond_classes=C (int labels) or cond_size=F "
-            "(float vectors)")
-      return
-    if cond is None:
-      raise ValueError(f"{name} is conditional: pass cond=, {self._cond_desc()} (one per "
-                       "example)")
-    if not hasattr(cond, "dtype"):
-      cond = np.asarray(cond)  # lists, scalars
-    shape, dtype = tuple(cond.shape), cond.dtype
-    want = (batch_size,) if self.cond_classes else (batch_size, self.cond_size)
-    kind = jnp.integer if self.cond_classes else jnp.floating
-    if shape != want or not jnp.issubdtype(dtype, kind):
-      cast = ".astype(jnp.int32)" if self.cond_classes else ".astype(jnp.float32)"
-      raise ValueError(f"{name}: cond must be {self._cond_desc()} with B = {batch_size} "
-                       f"(the batch of x), got {dtype} of shape {shape} (cast with cond{cast} "
-                       "if only the dtype is wrong)")
-    c = base.concrete_values(cond) if self.cond_classes else None
-    if c is not None:
-      bad = (c < 0) | (c >= self.cond_classes)
-      if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: cond label {int(c[i])} of example {i} is outside "
-                         f"[0, {self.cond_classes}) ({int(bad.sum())} such label(s)); "
-                         f"labels are class indices 0..{self.cond_classes - 1}")
+    base.check_array_cond(
+        f"MADE(cond_classes={self.cond_classes}, cond_size={self.cond_size})", cond,
+        batch_size, build_hint="cond_classes=C (int labels) or cond_size=F (float vectors)",
+        cond_classes=self.cond_classes, cond_size=self.cond_size)
 
   def _cond_features(self, cond, batch_size):
     """Float [B, C or F] features of a checked `cond`, or None if unconditional."""

@@ -32,139 +32,21 @@ only rows above); the `ul` stream one position per layer and level per new
 pixel (resolution l at (r >> l, c >> l): recomputing it at a later pixel reads
 the same final inputs, so it is idempotent). Channels after the first only
 re-read the pixel's network output (`channel_params`), no network at all.
+The streams are written once (`_u_stream`, `_ul_stream`) against a run
+context from `ar_jax.models.pixelcnn_pp_runs`: whole maps or cached windows.
 """
 
 import zlib
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from ar_jax.distributions import PixelDiscretizedLogisticMixture
+from ar_jax.models import pixelcnn_pp_runs as runs
 from ar_jax.models.base import ARModel
 from ar_jax.nn import shifted
-from ar_jax.nn.causal import down_shift
-
-
-class _Spec(NamedTuple):
-  """Which window of a `pad_shifted` input feeds output (i, j): rows from s*i + row_off."""
-  kh: int
-  kw: int
-  row_off: int = 0
-  col_off: int = 0
-  stride: int = 1
-
-
-_DOWN = _Spec(2, 3)              # u stream: rows r-1..r, columns c-1..c+1
-_DOWN_RIGHT = _Spec(2, 2)        # ul stream: rows r-1..r, columns c-1..c
-_DOWN2 = _Spec(2, 3, stride=2)
-_DOWN_RIGHT2 = _Spec(2, 2, stride=2)
-_FIRST_UP = _Spec(1, 3, row_off=1)    # then down_shift: row r-1 only
-_FIRST_LEFT = _Spec(2, 1, col_off=1)  # then right_shift: column c-1 only
-
-
-def _window(padded, spec, i0, j0, rows, cols):
-  """The input window of `rows` x `cols` outputs starting at output (i0, j0)."""
-  s = spec.stride
-  size = (padded.shape[0], (rows - 1) * s + spec.kh, (cols - 1) * s + spec.kw, padded.shape[3])
-  return jax.lax.dynamic_slice(padded, (0, s * i0 + spec.row_off, s * j0 + spec.col_off, 0), size)
-
-
-class _Full:
-  """Runs the layers on whole maps (training, likelihood, naive sampling)."""
-
-  def __init__(self, model, x_in):
-    self.model, self.maps = model, {}
-    self.maps["x"] = shifted.pad_shifted(x_in)
-
-  def first(self, key, spec, shift):
-    h, w = self.model.sizes[0]
-    y = self.model.layers[key](_window(self.maps["x"], spec, 0, 0, h, w))
-    return down_shift(y) if shift == "down" else shifted.right_shift(y)
-
-  def conv(self, key, v, spec, level):
-    del level
-    h, w = -(-v.shape[1] // spec.stride), -(-v.shape[2] // spec.stride)
-    self.maps[key] = shifted.pad_shifted(v)  # recorded: init_cache takes its shapes
-    return self.model.layers[key](_window(self.maps[key], spec, 0, 0, h, w))
-
-  def up(self, key, v, level_out):
-    h, w = self.model.sizes[level_out]
-    return self.model.layers[key](v)[:, :h, :w]
-
-  def u_value(self, n, v, level):
-    del level
-    self.maps[f"u{n}"] = v
-    return v
-
-
-# Rows a cached map keeps (a ring buffer): a window reads padded rows p, p+1
-# with p = s * i_out (+1) at most 2 rows behind the level's current row.
-_RING = 3
-
-
-class _Cached:
-  """Runs the layers at one image row ("row": the u stream) or one position ("pos").
-
-  `maps` hold each convolution's `pad_shifted` input as a ring of `_RING`
-  padded rows (padded row p in slot p % _RING) and each u value the ul stream
-  reads as its current row only: nothing older is ever read again.
-  """
-
-  def __init__(self, model, maps, r, c, mode):
-    self.model, self.maps, self.r, self.c, self.mode = model, dict(maps), r, c, mode
-
-  def pos(self, level):
-    return self.r >> level, self.c >> level
-
-  def _window(self, key, spec, i, j, cols):
-    """Like `_window` (one output row of `cols` outputs) on the ring `maps[key]`."""
-    ring, s = self.maps[key], spec.stride
-    size = (ring.shape[0], 1, (cols - 1) * s + spec.kw, ring.shape[3])
-    rows = [jax.lax.dynamic_slice(ring, (0, (s * i + spec.row_off + t) % _RING,
-                                         s * j + spec.col_off, 0), size)
-            for t in range(spec.kh)]
-    return jnp.concatenate(rows, axis=1) if spec.kh > 1 else rows[0]
-
-  def write(self, key, v, i, j):
-    """Writes v [B, 1, n, C] at unpadded row i, columns j.. into the ring `maps[key]`."""
-    self.maps[key] = jax.lax.dynamic_update_slice(self.maps[key], v, (0, (i + 1) % _RING,
-                                                                      j + 1, 0))
-
-  def first(self, key, spec, shift):
-    w = self.model.sizes[0][1] if self.mode == "row" else 1
-    i, j = self.pos(0)
-    i, j, valid = (i - 1, j, i > 0) if shift == "down" else (i, j - 1, j > 0)
-    y = self.model.layers[key](self._window("x", spec, jnp.maximum(i, 0), j, w))
-    return jnp.where(valid, y, 0.0)
-
-  def conv(self, key, v, spec, level):
-    i, j = self.pos(level)
-    self.write(key, v, i, 0 if self.mode == "row" else j)
-    out_level = level + (spec.stride == 2)
-    i, j = self.pos(out_level)
-    if self.mode == "row":
-      return self.model.layers[key](self._window(key, spec, i, 0,
-                                                 self.model.sizes[out_level][1]))
-    return self.model.layers[key](self._window(key, spec, i, j, 1))
-
-  def up(self, key, v, level_out):
-    y = self.model.layers[key](v)  # [B, 2, 2w, F] (row) or [B, 2, 2, F] (pos)
-    i, j = self.pos(level_out)
-    if self.mode == "row":
-      return jax.lax.dynamic_slice_in_dim(y, i % 2, 1, axis=1)[:, :, :self.model.sizes[level_out][1]]
-    return jax.lax.dynamic_slice(y, (0, i % 2, j % 2, 0), (y.shape[0], 1, 1, y.shape[3]))
-
-  def u_value(self, n, v, level):
-    del level
-    self.maps[f"u{n}"] = v  # The current row of its level.
-    return v
-
-  def read_u(self, n, level):
-    _, j = self.pos(level)
-    u = self.maps[f"u{n}"]
-    return jax.lax.dynamic_slice(u, (0, 0, j, 0), (u.shape[0], 1, 1, u.shape[3]))
 
 
 class PixelCNNPP(ARModel):
@@ -238,9 +120,9 @@ class PixelCNNPP(ARModel):
     f, wn = self.num_filters, self.weight_norm
     conv = lambda features, spec: shifted.ShiftedConv2D(
         features, (spec.kh, spec.kw), spec.stride, weight_norm=wn)
-    layers = {"u_first": conv(f, _DOWN), "ul_first_up": conv(f, _FIRST_UP),
-              "ul_first_left": conv(f, _FIRST_LEFT)}
-    for stream, spec in (("u", _DOWN), ("ul", _DOWN_RIGHT)):
+    layers = {"u_first": conv(f, runs.DOWN), "ul_first_up": conv(f, runs.FIRST_UP),
+              "ul_first_left": conv(f, runs.FIRST_LEFT)}
+    for stream, spec in (("u", runs.DOWN), ("ul", runs.DOWN_RIGHT)):
       for pass_, counts in (("up", self._up_counts()), ("dn", self._down_counts())):
         for l, n in enumerate(counts):
           for k in range(n):
@@ -250,7 +132,7 @@ class PixelCNNPP(ARModel):
             if stream == "ul" or pass_ == "dn":
               layers[key + "_nin"] = shifted.NiN(f, weight_norm=wn)
       for l in range(self.num_levels - 1):
-        layers[f"{stream}_down{l}"] = conv(f, _DOWN2 if stream == "u" else _DOWN_RIGHT2)
+        layers[f"{stream}_down{l}"] = conv(f, runs.DOWN2 if stream == "u" else runs.DOWN_RIGHT2)
         layers[f"{stream}_upsample{l + 1}"] = shifted.ShiftedDeconv2D(
             f, (2, 3 if stream == "u" else 2), weight_norm=wn)
     layers["out"] = shifted.NiN(self.pixel_distribution.num_params, weight_norm=wn)
@@ -271,19 +153,19 @@ class PixelCNNPP(ARModel):
 
   def _u_stream(self, ctx, drop):
     """The u values the ul stream reads, in the order it reads them."""
-    u = ctx.first("u_first", _DOWN, "down")
+    u = ctx.first("u_first", runs.DOWN, "down")
     stack, seq = [u], []
     for l, n in enumerate(self._up_counts()):
       for k in range(n):
-        u = self._resnet(ctx, f"u_up{l}_{k}", u, None, _DOWN, l, drop)
+        u = self._resnet(ctx, f"u_up{l}_{k}", u, None, runs.DOWN, l, drop)
         stack.append(u)
         seq.append(ctx.u_value(len(seq), u, l))
       if l < self.num_levels - 1:
-        stack.append(u := ctx.conv(f"u_down{l}", u, _DOWN2, l))
+        stack.append(u := ctx.conv(f"u_down{l}", u, runs.DOWN2, l))
     u = stack.pop()
     for l in reversed(range(self.num_levels)):
       for k in range(self._down_counts()[l]):
-        u = self._resnet(ctx, f"u_dn{l}_{k}", u, stack.pop(), _DOWN, l, drop)
+        u = self._resnet(ctx, f"u_dn{l}_{k}", u, stack.pop(), runs.DOWN, l, drop)
         seq.append(ctx.u_value(len(seq), u, l))
       if l > 0:
         u = ctx.up(f"u_upsample{l}", u, l - 1)
@@ -296,21 +178,21 @@ class PixelCNNPP(ARModel):
 
   def _ul_stream(self, ctx, seq, drop):
     """Per-pixel network output [B, h, w, P] (h = w = 1 in a cached step)."""
-    ul = ctx.first("ul_first_up", _FIRST_UP, "down") + ctx.first(
-        "ul_first_left", _FIRST_LEFT, "right")
+    ul = ctx.first("ul_first_up", runs.FIRST_UP, "down") + ctx.first(
+        "ul_first_left", runs.FIRST_LEFT, "right")
     stack, n_read = [ul], 0
     for l, n in enumerate(self._up_counts()):
       for k in range(n):
-        ul = self._resnet(ctx, f"ul_up{l}_{k}", ul, seq[n_read], _DOWN_RIGHT, l, drop)
+        ul = self._resnet(ctx, f"ul_up{l}_{k}", ul, seq[n_read], runs.DOWN_RIGHT, l, drop)
         stack.append(ul)
         n_read += 1
       if l < self.num_levels - 1:
-        stack.append(ul := ctx.conv(f"ul_down{l}", ul, _DOWN_RIGHT2, l))
+        stack.append(ul := ctx.conv(f"ul_down{l}", ul, runs.DOWN_RIGHT2, l))
     ul = stack.pop()
     for l in reversed(range(self.num_levels)):
       for k in range(self._down_counts()[l]):
         a = jnp.concatenate([seq[n_read], stack.pop()], axis=-1)
-        ul = self._resnet(ctx, f"ul_dn{l}_{k}", ul, a, _DOWN_RIGHT, l, drop)
+        ul = self._resnet(ctx, f"ul_dn{l}_{k}", ul, a, runs.DOWN_RIGHT, l, drop)
         n_read += 1
       if l > 0:
         ul = ctx.up(f"ul_upsample{l}", ul, l - 1)
@@ -323,7 +205,7 @@ class PixelCNNPP(ARModel):
     return jnp.concatenate([y, jnp.ones_like(y[..., :1])], axis=-1)
 
   def _full(self, xv, drop=None):
-    ctx = _Full(self, self._net_input(xv))
+    ctx = runs.FullRun(self, self._net_input(xv))
     return self._ul_stream(ctx, self._u_stream(ctx, drop), drop), ctx
 
   def _class_values(self, x):
@@ -368,12 +250,12 @@ class PixelCNNPP(ARModel):
     self.check_unconditional(cond)
     h, w, c = self.input_shape
     _, ctx = self._full(jnp.zeros((batch_size, h, w, c), jnp.float32))
-    rows = lambda k, a: (a.shape[0], 1 if k.startswith("u") and k[1:].isdigit() else _RING,
+    rows = lambda k, a: (a.shape[0], 1 if k.startswith("u") and k[1:].isdigit() else runs.RING,
                          *a.shape[2:])
     maps = {k: jnp.zeros(rows(k, a), a.dtype) for k, a in ctx.maps.items()}
     # The ones channel inside the image (the padding stays 0), as `_net_input`;
     # ring slot 0 is the top padding row until image row 2 replaces it.
-    ones = jnp.zeros((batch_size, _RING, w + 2, c + 1)).at[:, 1:, 1:w + 1, c].set(1.0)
+    ones = jnp.zeros((batch_size, runs.RING, w + 2, c + 1)).at[:, 1:, 1:w + 1, c].set(1.0)
     maps["x"] = ones
     return {"maps": maps, "xv": jnp.zeros((batch_size, h * w * c), jnp.float32),
             "pixel": jnp.zeros((batch_size, self.pixel_distribution.num_params), jnp.float32)}
@@ -381,13 +263,13 @@ class PixelCNNPP(ARModel):
   def _pixel_step(self, maps, r, c):
     """Network output [B, P] at pixel (r, c) from the caches, and the updated caches."""
     maps = nn.cond(c == 0, lambda m, mp: m._u_rows(mp, r), lambda m, mp: mp, self, maps)
-    ctx = _Cached(self, maps, r, c, "pos")
+    ctx = runs.CachedRun(self, maps, r, c, "pos")
     seq = [ctx.read_u(n, l) for n, l in enumerate(self._u_levels())]
     out = self._ul_stream(ctx, seq, None)
     return ctx.maps, out[:, 0, 0]
 
   def _u_rows(self, maps, r):
-    ctx = _Cached(self, maps, r, 0, "row")
+    ctx = runs.CachedRun(self, maps, r, 0, "row")
     self._u_stream(ctx, None)
     return ctx.maps
 
@@ -402,7 +284,7 @@ class PixelCNNPP(ARModel):
     xv = xv.at[:, pd].set(val)
     y = self._net_input(val[:, None])[:, :1]
     pr, pc, pch = pd // (w * c), (pd // c) % w, pd % c
-    slot = (pr + 1) % _RING
+    slot = (pr + 1) % runs.RING
     old = jax.lax.dynamic_slice(maps["x"], (0, slot, pc + 1, pch), (y.shape[0], 1, 1, 1))
     maps["x"] = jax.lax.dynamic_update_slice(
         maps["x"], jnp.where(seen, y[:, None, None], old), (0, slot, pc + 1, pch))

@@ -37,11 +37,7 @@ from ar_jax import configs
 
 def get_config(arg=None):
   variant = configs.parse_arg(arg)
-  c = configs.default_config()
-
-  c.data.name = "shakespeare_char"
-  c.data.binarization = "none"  # Token ids as they are (76 classes).
-  c.data.seq_len = 256
+  c = configs.shakespeare_char_protocol(configs.default_config())
 
   c.model.name = "char_rnn"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -53,13 +49,8 @@ def get_config(arg=None):
   c.optim.schedule = "cosine"
   c.optim.grad_clip_norm = 1.0  # Recurrent nets: keep exploding steps bounded.
 
-  c.train.batch_size = 64
   c.train.num_steps = 20_000
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 1000
-  c.eval.every_steps = 1000
   c.eval.batch_size = 256  # Windows of seq_len; the whole split, exactly once.
-  c.eval.num_samples = 0  # A PNG of text says nothing: use `ar-jax sample`.
 
   if variant == "cpu":
     c.data.seq_len = 128

@@ -24,6 +24,7 @@ import ml_collections
 
 from ar_jax import configs
 
+
 def get_config(arg=None):
   variant = configs.parse_arg(arg, configs.IMAGE_VARIANTS)
   c = configs.cifar10_protocol(configs.default_config())

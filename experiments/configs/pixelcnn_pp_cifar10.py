@@ -31,40 +31,22 @@ import ml_collections
 
 from ar_jax import configs
 
-VARIANTS = ("", "cpu", "smoke")
-
 
 def get_config(arg=None):
-  variant = (arg or "").strip()
-  if variant not in VARIANTS:
-    raise ValueError(f"unknown config variant {variant!r}; expected one of {VARIANTS} "
-                     "(e.g. --config=experiments/configs/pixelcnn_pp_cifar10.py:cpu)")
-  c = configs.default_config()
-  c.data.name = "cifar10"
-  c.data.binarization = "none"  # 8-bit sub-pixels, 256 classes.
-  c.data.train_split = "train[:45000]"
-  c.data.eval_split = "train[45000:]"
-  c.data.test_split = "test"
+  variant = configs.parse_arg(arg, configs.IMAGE_VARIANTS)
+  c = configs.cifar10_protocol(
+      configs.default_config(), batch_size=16, num_steps=1_000_000, log_every_steps=500,
+      eval_every_steps=10_000, eval_batch_size=100)
 
   c.model.name = "pixelcnn_pp"
   c.model.hparams = ml_collections.ConfigDict(dict(
       input_shape=(32, 32, 3), num_filters=160, num_resnet=5, num_levels=3,
       num_mixtures=10, dropout=0.5, weight_norm=True))
 
-  c.optim.name = "adam"
-  c.optim.lr = 1e-3
   c.optim.schedule = "exponential"
   c.optim.decay_rate = 0.999995
   c.optim.decay_steps = 1
   c.optim.ema_decay = 0.9995
-
-  c.train.batch_size = 16
-  c.train.num_steps = 1_000_000
-  c.train.log_every_steps = 500
-  c.train.checkpoint_every_steps = 10_000
-  c.eval.every_steps = 10_000
-  c.eval.batch_size = 100
-  c.eval.num_samples = 16
 
   if variant in ("cpu", "smoke"):
     c.model.hparams.update(num_filters=32, num_resnet=1, num_levels=2, num_mixtures=5,

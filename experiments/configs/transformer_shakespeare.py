@@ -38,11 +38,7 @@ from ar_jax import configs
 
 def get_config(arg=None):
   variant = configs.parse_arg(arg)
-  c = configs.default_config()
-
-  c.data.name = "shakespeare_char"
-  c.data.binarization = "none"  # Token ids as they are (76 classes).
-  c.data.seq_len = 256
+  c = configs.shakespeare_char_protocol(configs.default_config())
 
   c.model.name = "transformer"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -66,13 +62,8 @@ def get_config(arg=None):
   c.optim.end_lr_factor = 0.1  # min_lr 1e-4.
   c.optim.grad_clip_norm = 1.0
 
-  c.train.batch_size = 64
   c.train.num_steps = 5000
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 1000
-  c.eval.every_steps = 1000
   c.eval.batch_size = 64
-  c.eval.num_samples = 0  # Text: sample with `ar-jax sample --prompt`.
 
   if variant == "cpu":
     c.data.seq_len = 64
