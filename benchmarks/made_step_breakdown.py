@@ -1,16 +1,21 @@
 """Where a MADE train step's time goes: the trainer's step vs its parts, back to back.
 
-  python benchmarks/made_step_breakdown.py [--hidden 500,500] [--rounds 5] [--steps 20]
+  python benchmarks/made_step_breakdown.py [--hidden 500,500] [--rounds 5] [--steps 20] \
+      [--clock cpu|wall] [--json out.json]
 
 Times, alternating in one process (each round runs every variant once, the
 table gives the median over rounds): the trainer's jitted step
-(`ar_jax.steps.jit_train_steps`, one step per dispatch), a bare Adam step
-(value_and_grad + optax.adam, donated), the loss and gradient alone, the
-Adam update alone, and a plain (unmasked) dense MLP's loss and gradient of
-the same shape. Times are process CPU time (both threads), which other jobs on a
-shared machine inflate less than wall time. The matmul rate of this machine is measured in the same
-rounds (f32 100 x D @ D x H of the first layer), so FLOP shares can be read
-off on a shared machine. Batch 100 of random binary vectors, float32.
+(`ar_jax.steps.jit_train_steps`, one step per dispatch), the same step with
+parts of the trainer's extras removed (`_ablated_step`: the per-step RNG and
+data path, the global gradient norm, the non-finite `lax.cond` guard), a
+bare Adam step (value_and_grad + optax.adam, donated), the loss and gradient
+alone, the Adam update alone, and a plain (unmasked) dense MLP's loss and
+gradient of the same shape. `--clock cpu` (default) times process CPU time
+(both threads), which other jobs on a shared machine inflate less than wall
+time; `--clock wall` is what the peer harness measures. The matmul rate of
+this machine is measured in the same rounds (f32 100 x D @ D x H of the
+first layer), so FLOP shares can be read off on a shared machine. Batch 100
+of random binary vectors, float32.
 """
 
 import argparse
@@ -25,17 +30,63 @@ import numpy as np
 import optax
 
 from ar_jax import configs, models, optim, sharding, steps, train_state
+from ar_jax.data import pipeline
+
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
-def _timer(fn, steps):
+def _timer(fn, steps, clock="cpu"):
+  now = CLOCKS[clock]
+
   def run():
     out = None
-    t = time.process_time()
+    t = now()
     for _ in range(steps):
       out = fn()
     jax.block_until_ready(out)
-    return (time.process_time() - t) / steps
+    return (now() - t) / steps
   return run
+
+
+def _ablated_step(state, batch, *, model, tx, rng, norm, guard):
+  """`steps.train_step` (Adam, no EMA, fixed binary data) with parts switched off.
+
+  rng: the per-step `fold_in` key and `pipeline.model_inputs` (else a constant
+  key and a cast); norm: `steps.global_norm` of the gradient in `finite`;
+  guard: the update inside `lax.cond(finite, ...)` (else applied always).
+  """
+  if rng:
+    key = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
+    bin_key, model_key = jax.random.split(key)
+    x, _ = pipeline.model_inputs(batch, bin_key, "fixed", model.input_shape)
+  else:
+    model_key, x = jax.random.key(0), batch["x"].astype(jnp.int32)
+
+  def loss_fn(p):
+    return -jnp.mean(model.apply({"params": p}, x, model_key, method="train_log_prob"))
+
+  loss, grads = jax.value_and_grad(loss_fn)(state.params)
+  grad_norm = steps.global_norm(grads) if norm else jnp.zeros((), jnp.float32)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+
+  def update(operand):
+    params, opt_state, grads = operand
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  operand = (state.params, state.opt_state, grads)
+  params, opt_state = (jax.lax.cond(finite, update, lambda op: op[:2], operand) if guard
+                       else update(operand))
+  state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+  return state, dict(loss=loss, grad_norm=grad_norm, finite=finite)
+
+
+# Which trainer extras each ablated variant keeps.
+ABLATIONS = {
+    "trainer step, no grad norm": dict(rng=True, norm=False, guard=True),
+    "trainer step, no RNG": dict(rng=False, norm=True, guard=True),
+    "trainer step, no extras": dict(rng=False, norm=False, guard=False),
+}
 
 
 def build(hidden, batch=100, dims=784):
@@ -57,6 +108,17 @@ def build(hidden, batch=100, dims=784):
   def trainer():
     state["s"], m = train_fn(state["s"], batch_dev)
     return m["loss"]
+
+  def ablated(flags):
+    fn = jax.jit(functools.partial(_ablated_step, model=model, tx=tx, **flags),
+                 donate_argnums=0)
+    box = {"s": train_state.init_state(model, tx, False, jax.random.key(0), mesh, dummy)}
+    batch1 = {"x": jnp.asarray(x_u8[0])}
+
+    def run():
+      box["s"], m = fn(box["s"], batch1)
+      return m["loss"]
+    return run
 
   loss_fn = lambda p, x: -model.apply({"params": p}, x, method="log_prob").mean()  # noqa: E731
   adam = optax.adam(1e-3)
@@ -107,6 +169,7 @@ def build(hidden, batch=100, dims=784):
   flops = 6 * sum(w.size for w in dense) * batch
   return {
       "trainer step": trainer,
+      **{name: ablated(flags) for name, flags in ABLATIONS.items()},
       "bare Adam step": bare_step,
       "loss+grad (masked)": lambda: grad_fn(params, x)[0],
       "Adam update only": adam_step,
@@ -120,11 +183,12 @@ def main():
   ap.add_argument("--hidden", default="500,500")
   ap.add_argument("--rounds", type=int, default=5)
   ap.add_argument("--steps", type=int, default=20)
+  ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
   ap.add_argument("--json")
   a = ap.parse_args()
   hidden = tuple(int(h) for h in a.hidden.split(","))
   fns, flops, mm_flops = build(hidden)
-  timers = {k: _timer(f, a.steps) for k, f in fns.items()}
+  timers = {k: _timer(f, a.steps, a.clock) for k, f in fns.items()}
   for t in timers.values():  # compile and warm up
     t()
   times = {k: [] for k in timers}
@@ -139,7 +203,7 @@ def main():
     print(f"  {k:28s} {v * 1e3:8.2f} ms")
   if a.json:
     with open(a.json, "w") as f:
-      json.dump({"hidden": hidden, "median_s": med, "all_s": times, "flops_per_step": flops,
+      json.dump({"hidden": hidden, "clock": a.clock, "median_s": med, "all_s": times, "flops_per_step": flops,
                  "matmul_gflops": rate}, f, indent=1)
 
 
