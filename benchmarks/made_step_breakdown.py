@@ -1,7 +1,7 @@
-"""Where a MADE train step's time goes: the trainer's step vs its parts, back to back.
+"""Where a MADE (or NADE) train step's time goes: the trainer's step vs its parts, back to back.
 
-  python benchmarks/made_step_breakdown.py [--hidden 500,500] [--rounds 5] [--steps 20] \
-      [--clock cpu|wall] [--json out.json]
+  python benchmarks/made_step_breakdown.py [--model made|nade] [--hidden 500,500] \
+      [--rounds 5] [--steps 20] [--clock cpu|wall] [--json out.json]
 
 Times, alternating in one process (each round runs every variant once, the
 table gives the median over rounds): the trainer's jitted step
@@ -89,8 +89,11 @@ ABLATIONS = {
 }
 
 
-def build(hidden, batch=100, dims=784):
-  model = models.get("made", input_shape=(dims,), hidden_sizes=hidden)
+def build(hidden, batch=100, dims=784, model_name="made"):
+  if model_name == "made":
+    model = models.get("made", input_shape=(dims,), hidden_sizes=hidden)
+  else:  # NADE: one hidden layer of hidden[0] units, tied weights, a scan over dims.
+    model = models.get("nade", input_shape=(dims,), hidden_size=hidden[0])
   c = configs.default_config()
   c.optim.lr = 1e-3
   mesh = sharding.make_mesh()
@@ -151,43 +154,48 @@ def build(hidden, batch=100, dims=784):
     adam_state["s"] = adam_only(adam_state["s"], grads)
     return adam_state["s"][0]
 
-  # The same network without masks: what the GEMMs and activations cost alone.
-  dense = [p for k, p in sorted(params.items()) if k.startswith("kernel")]
-  bias = [p for k, p in sorted(params.items()) if k.startswith("bias")]
   xf = x.astype(jnp.float32)
-
-  def dense_loss(ws, bs):
-    h = xf
-    for w, b in zip(ws[:-1], bs[:-1]):
-      h = jax.nn.relu(h @ w + b)
-    logits = h @ ws[-1] + bs[-1]
-    return optax.sigmoid_binary_cross_entropy(logits, xf).sum(-1).mean()
-
-  dense_grad = jax.jit(jax.value_and_grad(dense_loss, argnums=(0, 1)))
-  w0 = dense[0]
-  mm = jax.jit(lambda a, b: a @ b)
-  flops = 6 * sum(w.size for w in dense) * batch
-  return {
+  fns = {
       "trainer step": trainer,
       **{name: ablated(flags) for name, flags in ABLATIONS.items()},
       "bare Adam step": bare_step,
-      "loss+grad (masked)": lambda: grad_fn(params, x)[0],
+      "loss+grad (as trained)": lambda: grad_fn(params, x)[0],
       "Adam update only": adam_step,
-      "loss+grad (unmasked dense)": lambda: dense_grad(dense, bias)[0],
-      "matmul 100xD@DxH1": lambda: mm(xf, w0),
-  }, flops, 2 * batch * w0.size
+  }
+  w0 = jnp.ones((dims, hidden[0]), jnp.float32)
+  if model_name == "made":
+    # The same network without masks: what the GEMMs and activations cost alone.
+    dense = [p for k, p in sorted(params.items()) if k.startswith("kernel")]
+    bias = [p for k, p in sorted(params.items()) if k.startswith("bias")]
+
+    def dense_loss(ws, bs):
+      h = xf
+      for w, b in zip(ws[:-1], bs[:-1]):
+        h = jax.nn.relu(h @ w + b)
+      logits = h @ ws[-1] + bs[-1]
+      return optax.sigmoid_binary_cross_entropy(logits, xf).sum(-1).mean()
+
+    dense_grad = jax.jit(jax.value_and_grad(dense_loss, argnums=(0, 1)))
+    fns["loss+grad (unmasked dense)"] = lambda: dense_grad(dense, bias)[0]
+    flops = 6 * sum(w.size for w in dense) * batch
+  else:  # NADE: 784 rank-1 updates and output dots of [B, H] per pass; x3 with backward.
+    flops = 3 * 4 * dims * hidden[0] * batch
+  mm = jax.jit(lambda a, b: a @ b)
+  fns["matmul 100xD@DxH1"] = lambda: mm(xf, w0)
+  return fns, flops, 2 * batch * w0.size
 
 
 def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  ap.add_argument("--hidden", default="500,500")
+  ap.add_argument("--model", choices=("made", "nade"), default="made")
+  ap.add_argument("--hidden", default="500,500", help="MADE: layer widths; NADE: H")
   ap.add_argument("--rounds", type=int, default=5)
   ap.add_argument("--steps", type=int, default=20)
   ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
   ap.add_argument("--json")
   a = ap.parse_args()
   hidden = tuple(int(h) for h in a.hidden.split(","))
-  fns, flops, mm_flops = build(hidden)
+  fns, flops, mm_flops = build(hidden, model_name=a.model)
   timers = {k: _timer(f, a.steps, a.clock) for k, f in fns.items()}
   for t in timers.values():  # compile and warm up
     t()
@@ -197,14 +205,16 @@ def main():
       times[k].append(t())
   med = {k: statistics.median(v) for k, v in times.items()}
   rate = mm_flops / med["matmul 100xD@DxH1"] / 1e9
-  print(f"MADE 784-{'-'.join(map(str, hidden))}-784, batch 100: {flops / 1e9:.2f} GFLOP/step "
-        f"(6 x weights x batch); matmul rate this run {rate:.0f} GFLOP/s")
+  name = (f"MADE 784-{'-'.join(map(str, hidden))}-784" if a.model == "made"
+          else f"NADE 784-{hidden[0]}")
+  print(f"{name}, batch 100, {a.clock} clock: {flops / 1e9:.2f} GFLOP/step "
+        f"(dense count, forward + backward); matmul rate this run {rate:.0f} GFLOP/s")
   for k, v in med.items():
     print(f"  {k:28s} {v * 1e3:8.2f} ms")
   if a.json:
     with open(a.json, "w") as f:
-      json.dump({"hidden": hidden, "clock": a.clock, "median_s": med, "all_s": times, "flops_per_step": flops,
-                 "matmul_gflops": rate}, f, indent=1)
+      json.dump({"model": a.model, "hidden": hidden, "clock": a.clock, "median_s": med,
+                 "all_s": times, "flops_per_step": flops, "matmul_gflops": rate}, f, indent=1)
 
 
 if __name__ == "__main__":
