@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import compare_revisions  # pylint: disable=wrong-import-position
+import made_step_breakdown  # pylint: disable=wrong-import-position
 import model_speed  # pylint: disable=wrong-import-position
 import train_throughput  # pylint: disable=wrong-import-position
 from ar_jax import models  # pylint: disable=wrong-import-position
@@ -33,6 +34,20 @@ def test_model_speed_pieces_run_on_tiny_sizes():
   assert b["gemms_ms"] > 0 and b["grad_ms"] > 0
   (row,) = model_speed.nade_sampling(dims=(5,), hidden=4, n=2)
   assert row["D"] == 5 and row["speedup"] > 0
+
+
+def test_step_breakdown_variants_compute_the_trainers_loss():
+  """Every timed variant (the trainer's step, its ablations, the bare Adam
+  step, the loss alone) starts from the same params and batch, so their first
+  losses agree: the breakdown times the same objective throughout."""
+  fns, flops, mm_flops = made_step_breakdown.build((8, 8), batch=4, dims=6)
+  names = ("trainer step", "trainer step, no grad norm", "trainer step, no extras",
+           "bare Adam step")
+  losses = {k: float(np.asarray(fns[k]()).reshape(())) for k in names}
+  assert flops > 0 and mm_flops > 0
+  ref = losses["trainer step"]
+  for k, v in losses.items():
+    np.testing.assert_allclose(v, ref, rtol=1e-6, err_msg=k)
 
 
 def test_train_throughput_bench_runs_a_config():
