@@ -40,19 +40,22 @@ def _band(t_len, lo_of_t, hi_of_t, width):
   return (s >= np.vectorize(lo_of_t)(t)) & (s <= np.vectorize(hi_of_t)(t))
 
 
-def _deps(f, arg):
-  """[T, S] bool: output row t has a nonzero gradient w.r.t. input row s."""
-  jac = jax.jacrev(f)(arg)  # [T, P, S, ...]
-  return np.asarray(jnp.any(jac.reshape(jac.shape[0], -1, jac.shape[2], 1 if jac.ndim == 3
-                                        else int(np.prod(jac.shape[3:]))) != 0, axis=(1, 3)))
+def _deps(f, arg_N, *rest_N):
+  """[T, S] bool: output row t has a nonzero gradient w.r.t. row s of f's first argument.
+
+  OR over N inputs (the leading axis of every argument), in one compiled program.
+  """
+  jac = jax.jit(jax.vmap(jax.jacrev(f)))(arg_N, *rest_N)  # [N, T, P, S, ...]
+  n, t, s = jac.shape[0], jac.shape[1], jac.shape[3]
+  return np.asarray(jnp.any(jac.reshape(n, t, -1, s, int(np.prod(jac.shape[4:]))) != 0,
+                            axis=(0, 2, 4)))
 
 
 @pytest.mark.parametrize("hp", [{}, dict(kernel_size=3, input_kernel_size=3)])
 def test_receptive_field_is_the_gradient_support(hp):
   model = _model(t=40, **hp)
   v = _variables(model)
-  dep = np.any([_deps(lambda x: model.apply(v, x[None])[0], x)
-                for x in testlib.relaxed_input(model, n=3)], axis=0)
+  dep = _deps(lambda x: model.apply(v, x[None])[0], testlib.relaxed_input(model, n=3))
   r = model.receptive_field
   assert r == hp.get("input_kernel_size", 2) + (hp.get("kernel_size", 2) - 1) * 2 * 7
   np.testing.assert_array_equal(dep, _band(40, lambda t: t - r, lambda t: t - 1, 40))
@@ -67,16 +70,16 @@ def test_local_features_seen_exactly_and_audio_never_leaks(upsample):
   cond = {"global": jnp.array([1], jnp.int32), "local": _local(model, 1)}
   # OR over 3 audio inputs: at one input a tiny ReLU head can switch a whole
   # output row off, which would look like "sees nothing".
-  dep_local = np.any([_deps(lambda c, s=s: model.apply(
-      v, testlib.example_input(model, 1, seed=s),
-      cond={"global": cond["global"], "local": c[None]})[0], cond["local"][0])
-                      for s in range(3)], axis=0)
+  audio = jnp.concatenate([testlib.example_input(model, 1, seed=s) for s in range(3)])
+  dep_local = _deps(lambda c, x: model.apply(
+      v, x[None], cond={"global": cond["global"], "local": c[None]})[0],
+                    jnp.repeat(cond["local"], 3, axis=0), audio)
   first = lambda t: model.local_frames_seen(t)[0]
   last = lambda t: model.local_frames_seen(t)[1]
   assert model.local_frames_seen(23) == ((23 - model.local_context) // 4, 5)
   np.testing.assert_array_equal(dep_local, _band(24, first, last, 6))
-  dep_x = np.any([_deps(lambda x: model.apply(v, x[None], cond=cond)[0], x)
-                  for x in testlib.relaxed_input(model, n=3)], axis=0)
+  dep_x = _deps(lambda x: model.apply(v, x[None], cond=cond)[0],
+                testlib.relaxed_input(model, n=3))
   r = model.receptive_field
   np.testing.assert_array_equal(dep_x, _band(24, lambda t: t - r, lambda t: t - 1, 24))
 
