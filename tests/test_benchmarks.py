@@ -11,6 +11,7 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
@@ -20,6 +21,10 @@ import made_step_breakdown  # pylint: disable=wrong-import-position
 import model_speed  # pylint: disable=wrong-import-position
 import train_throughput  # pylint: disable=wrong-import-position
 from ar_jax import models  # pylint: disable=wrong-import-position
+
+
+# Every test here: one short timing window per measurement (see conftest.py).
+pytestmark = pytest.mark.usefixtures("one_short_timing_window")
 
 
 def test_model_speed_pieces_run_on_tiny_sizes():

@@ -162,6 +162,7 @@ def test_defaults_build_and_normalize_on_tiny_images(name, shape):
   np.testing.assert_allclose(float(jnp.exp(jax.nn.logsumexp(lp))), 1.0, atol=1e-4)
 
 
+@pytest.mark.usefixtures("one_short_timing_window")
 def test_image_models_benchmark_quick_runs(tmp_path):
   """benchmarks/image_models.py --quick: the pieces run and fill the table fields."""
   import os  # pylint: disable=import-outside-toplevel
