@@ -28,10 +28,12 @@ def test_cached_steps_reproduce_the_full_pass():
   full = np.asarray(model.apply(variables, x)).reshape(3, 6, -1)
   x_flat = x.reshape(3, -1)
   cache = model.apply(variables, 3, method="init_cache")
+  # One compiled step for the 6 positions (every CacheStep field is traced).
+  cached_step = jax.jit(lambda c, s: model.apply(variables, c, s, method="cached_step"))
   for t in range(6):
     step = base.CacheStep(t=jnp.int32(t), dim=jnp.int32(t), prev_dim=jnp.int32(max(t - 1, 0)),
                           x_prev=x_flat[:, max(t - 1, 0)] * (t > 0), order_index=jnp.int32(0))
-    params, cache = model.apply(variables, cache, step, method="cached_step")
+    params, cache = cached_step(cache, step)
     np.testing.assert_allclose(np.asarray(params), full[:, t], rtol=1e-5, atol=1e-5)
   assert cache[0]["k"].shape == (3, 2, 6, 4)  # [B, heads, T, head_dim] per layer
 
