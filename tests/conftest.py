@@ -11,7 +11,6 @@ Fixtures: `register_model` (a test model in the registry for one test; see
 
 import contextlib
 import os
-import sys
 
 import jax
 import pytest
@@ -40,8 +39,8 @@ def one_short_timing_window(monkeypatch):
   runs and fills its fields, not the precision of the number; the calibration
   loop and the timed window still run.
   """
-  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                  "benchmarks"))
+  monkeypatch.syspath_prepend(
+      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
   import model_speed  # pylint: disable=import-outside-toplevel
   real = model_speed._time  # pylint: disable=protected-access
   monkeypatch.setattr(model_speed, "_time", lambda fn, *args, repeats=5, min_time=1.0: real(

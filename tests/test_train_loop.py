@@ -1,5 +1,6 @@
 """Early stopping, schedules and optimizer options of the training loop."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -8,8 +9,12 @@ import pytest
 import train_testlib
 from ar_jax import configs
 from ar_jax import evaluation
+from ar_jax import models
 from ar_jax import optim
+from ar_jax import sharding
+from ar_jax import steps
 from ar_jax import train
+from ar_jax import train_state
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -121,8 +126,6 @@ def test_optimizer_names(name):
 def test_one_step_per_dispatch_runs_without_a_loop(k):
   """K = 1 must not lower to a while loop (XLA:CPU runs convolutions inside
   one ~20x slower); K > 1 scans. Metrics are stacked [K] either way."""
-  import jax  # pylint: disable=import-outside-toplevel
-  from ar_jax import models, sharding, steps, train_state  # pylint: disable=import-outside-toplevel
   c = configs.default_config()
   model = models.get("made", input_shape=(4,), hidden_sizes=(8,))
   tx, schedule = optim.make_optimizer(c.optim, optim.num_updates(c))
