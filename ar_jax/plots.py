@@ -180,7 +180,7 @@ def curves_figure(workdir):
 
 
 def write_curves(workdir, out=None):
-  """Writes `curves.png` (or `out`) for the run in `workdir`; its path, or None without matplotlib."""
+  """Writes curves.png (or `out`) for the run in `workdir`: its path, None without matplotlib."""
   fig = curves_figure(workdir)
   if fig is None:
     return None
