@@ -9,6 +9,8 @@
   block of samples [j*hop, (j+1)*hop), with a Hann window of `win_length`
   samples centred on the block's middle (zero padding at the clip's edges),
   so it looks ahead of the block by (win_length - hop) / 2 samples.
+- `spectrogram_dbfs(x, rate)` -> power in dB re full scale per frame and FFT
+  bin, the values `ar_jax.plots.plot_spectrogram` draws.
 """
 
 import wave
@@ -109,3 +111,19 @@ def log_mel(x, rate, *, hop=80, win_length=200, n_fft=512, num_mels=80, floor=1e
   """float32 [N // hop, num_mels]: log(mel power + floor) of float samples x."""
   mel = power_frames(x, hop, win_length, n_fft) @ mel_filterbank(num_mels, n_fft, rate)
   return np.log(mel + floor).astype(np.float32)
+
+
+def spectrogram_dbfs(x, rate, *, hop_s=0.010, win_s=0.025, floor_db=-120.0):
+  """(dB [N // hop, n_fft // 2 + 1], hop in s, bin width in Hz) of float samples x.
+
+  Frames as in `power_frames` (a `win_s` Hann window centred on each `hop_s`
+  block), FFT size the next power of two >= the window. Power is relative
+  to a full-scale sine: one of amplitude 1 centred on a bin reads 0 dB there.
+  Values are clipped below at `floor_db`.
+  """
+  hop, win = round(hop_s * rate), round(win_s * rate)
+  n_fft = 1 << (win - 1).bit_length()
+  window_gain = np.hanning(win + 2)[1:-1].sum() / 2  # |rfft| of a unit sine at its bin
+  power = power_frames(x, hop, win, n_fft) / window_gain ** 2
+  db = 10.0 * np.log10(np.maximum(power, 10.0 ** (floor_db / 10.0)))
+  return db, hop / rate, rate / n_fft

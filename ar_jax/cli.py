@@ -1,4 +1,4 @@
-r"""The `ar-jax` console script: train, sample, eval, prepare.
+r"""The `ar-jax` console script: train, sample, eval, prepare, plot.
 
   ar-jax train   --config=experiments/configs/made_mnist.py:cpu --workdir=runs/made
   ar-jax sample  --workdir=runs/made [--which=best|latest] [--num_samples=64] [--out=x.png]
@@ -7,6 +7,8 @@ r"""The `ar-jax` console script: train, sample, eval, prepare.
                  (text datasets: prints the decoded completions; --out=x.txt saves them)
   ar-jax eval    --workdir=runs/made [--which=best|latest] [--split=test]
   ar-jax prepare binarized_mnist [--data_dir=...]
+  ar-jax plot    --workdir=runs/made [--workdir=runs/b --out=ab.png]
+                 (curves.png: train and validation NLL against step; needs matplotlib)
 
 `sample` and `eval` read the run's config.json unless --config is given, and
 restore the newest readable checkpoint of the chosen kind (best-by-validation
@@ -27,6 +29,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from ar_jax import main as launcher
+from ar_jax import plots
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("which", "best", ["best", "latest"], "sample/eval: which checkpoint.")
@@ -188,12 +191,14 @@ def main(argv=None):
   if argv is not None:
     sys.argv = list(argv)  # config_flags reads the --config.* overrides from sys.argv.
   argv = list(sys.argv)
-  if len(argv) < 2 or argv[1] not in (*_COMMANDS, "prepare"):
+  if len(argv) < 2 or argv[1] not in (*_COMMANDS, "prepare", "plot"):
     sys.stderr.write(_USAGE)
     return 2
   cmd, rest = argv[1], argv[2:]
   if cmd == "prepare":
     return _prepare(rest)
+  if cmd == "plot":
+    return plots.main(rest)
   # Flags are process globals: without this, a second call in one process
   # (tests, notebooks) would inherit e.g. the previous call's --out.
   FLAGS.unparse_flags()

@@ -5,7 +5,7 @@ check the previous dispatch's metrics, log, eval, checkpoint) -> final test.
 Everything a resume needs is in the checkpoint: the state (params, optimizer,
 EMA, step, RNG) and the early-stopping bookkeeping; the data position is the
 step. Files: metrics.jsonl, tensorboard/, samples.png, config.json,
-checkpoints/, checkpoints_best/, results.json (process 0 only).
+checkpoints/, checkpoints_best/, results.json, curves.png (process 0 only).
 """
 
 import math
@@ -21,6 +21,7 @@ import tqdm
 from ar_jax import checkpoint
 from ar_jax import evaluation
 from ar_jax import experiment
+from ar_jax import plots
 from ar_jax import reporting
 from ar_jax import sharding as sharding_lib
 from ar_jax import steps
@@ -97,6 +98,8 @@ def _train_and_evaluate(exp, workdir, stop):
     if preempted:
       return {"preempted": True, "step": loop.step}
     results = _final_test(exp, workdir, state, best, es, loop, t_start)
+    if reporting.is_writer():
+      plots.write_curves(workdir)  # curves.png; None (one log line) without matplotlib.
     return results
   finally:
     ckpt.wait()

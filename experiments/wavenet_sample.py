@@ -8,9 +8,15 @@ conditioned run (data.cond_feature="mel"): picks the held-out test clip whose
 length is closest to --seconds (or --file_id), generates audio from its stored
 log-mel frames, and writes `<prefix>generated.wav`, `<prefix>original.wav` (the
 clip's stored mu-law audio, decoded) and a spectrogram PNG of each. Sampling
-uses the Fast WaveNet cache (`ar_jax.sample`). Spectrograms: log power,
-25 ms Hann window every 10 ms, 0-4 kHz bottom to top, time left to right,
-on a shared dB scale (the original's range) so the two images are comparable.
+uses the Fast WaveNet cache (`ar_jax.sample`). Spectrograms
+(`ar_jax.plots.plot_spectrogram`, needs matplotlib): time in s, frequency in
+Hz, power in dB re full scale (25 ms Hann window every 10 ms), on the
+original's dB range so the two images are comparable.
+
+  python experiments/wavenet_sample.py --spectrograms_only --prefix=mel_ \
+      --out_dir=experiments/results/wavenet
+
+redraws the PNGs from the WAV files and `<prefix>sample.json` already there.
 """
 
 import argparse
@@ -20,12 +26,12 @@ import time
 
 import jax
 import numpy as np
-from PIL import Image
 
 import ar_jax
 from ar_jax import audio
 from ar_jax import cli
 from ar_jax import experiment
+from ar_jax import plots
 from ar_jax.data import reading
 from ar_jax.data import speech
 
@@ -36,33 +42,50 @@ def restore_params(exp, workdir):
   return {"params": state.eval_params()}, step
 
 
-def spectrogram_png(path, x, rate=speech.RATE, db_range=None):
-  """Writes a log-power spectrogram image of float samples x; returns its dB range."""
-  power = audio.power_frames(x, speech.HOP, 200, 256)  # [frames, 129]
-  db = 10 * np.log10(power + 1e-10)
-  lo, hi = db_range or (float(np.percentile(db, 5)), float(db.max()))
-  img = np.clip((db - lo) / (hi - lo), 0, 1)
-  img = (255 * img.T[::-1]).astype(np.uint8)  # frequency up, time right
-  img = np.repeat(np.repeat(img, 2, axis=0), 2, axis=1)
-  Image.fromarray(img).save(path)
-  return lo, hi
+def write_spectrograms(out, info):
+  """Draws `out("original.png")` (if there is an original) and `out("generated.png")`.
+
+  Reads the WAV files; the generated clip uses the original's dB range.
+  `info` is the sample.json dict: a "file_id" (the test clip a conditioned
+  run used) means there is an original.
+  """
+  db_range = None
+  if "file_id" in info:
+    pcm, rate = audio.read_wav(out("original.wav"))
+    db_range = plots.plot_spectrogram(
+        audio.pcm_to_float(pcm), rate, out("original.png"),
+        title=f"original: held-out test clip {info['file_id']}")
+    title = "WaveNet sample, conditioned on the original's log-mel frames"
+  else:
+    title = "WaveNet sample, unconditional"
+  pcm, rate = audio.read_wav(out("generated.wav"))
+  plots.plot_spectrogram(audio.pcm_to_float(pcm), rate, out("generated.png"),
+                         title=title, db_range=db_range)
 
 
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  p.add_argument("--workdir", required=True)
+  p.add_argument("--workdir", help="the WaveNet run (not needed with --spectrograms_only)")
   p.add_argument("--out_dir", required=True)
   p.add_argument("--prefix", default="")
   p.add_argument("--seconds", type=float, default=3.0)
   p.add_argument("--file_id", type=int, default=None, help="test clip to condition on")
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--temperature", type=float, default=1.0)
+  p.add_argument("--spectrograms_only", action="store_true",
+                 help="redraw the PNGs from the WAV files in --out_dir; no sampling")
   args = p.parse_args(argv)
+  out = lambda name: os.path.join(args.out_dir, args.prefix + name)
+  if args.spectrograms_only:
+    with open(out("sample.json")) as f:
+      write_spectrograms(out, json.load(f))
+    return
+  if args.workdir is None:
+    p.error("--workdir is required (unless --spectrograms_only)")
   config = cli.load_run_config(args.workdir)
   exp = experiment.build(config)
   params, step = restore_params(exp, args.workdir)
   os.makedirs(args.out_dir, exist_ok=True)
-  out = lambda name: os.path.join(args.out_dir, args.prefix + name)
   info = {"workdir": args.workdir, "step": step, "seed": args.seed,
           "temperature": args.temperature}
   cond = None
@@ -76,11 +99,10 @@ def main(argv=None):
     cond = test[config.data.cond_feature][lo // speech.HOP:(lo + n) // speech.HOP][None]
     original = audio.mu_law_decode(test["audio"][lo:lo + n])
     audio.write_wav(out("original.wav"), original, speech.RATE)
-    db_range = spectrogram_png(out("original.png"), original)
     info.update(file_id=int(ids[pick]), original_seconds=n / speech.RATE)
     length = n
   else:
-    length, db_range = int(args.seconds * speech.RATE), None
+    length = int(args.seconds * speech.RATE)
   model = exp.model.clone(input_shape=(length,))
   kw = {} if cond is None else {"cond": jax.numpy.asarray(cond)}
   t0 = time.perf_counter()
@@ -90,7 +112,7 @@ def main(argv=None):
   info["sampling_seconds_incl_compile"] = round(time.perf_counter() - t0, 1)
   generated = audio.mu_law_decode(x)
   audio.write_wav(out("generated.wav"), generated, speech.RATE)
-  spectrogram_png(out("generated.png"), generated, db_range=db_range)
+  write_spectrograms(out, info)
   info["generated_seconds"] = length / speech.RATE
   with open(out("sample.json"), "w") as f:
     json.dump(info, f, indent=1)

@@ -60,6 +60,18 @@ def test_log_mel_peaks_at_a_pure_tone():
   assert np.argmax(audio.log_mel(click, rate).sum(1)) == 20
 
 
+def test_spectrogram_dbfs_reads_a_tone_at_its_level_and_frequency():
+  rate = 8000
+  t = np.arange(rate) / rate
+  for amp, f in ((1.0, 1000.0), (0.1, 2500.0)):  # both on a bin centre (31.25 Hz bins)
+    db, hop_s, bin_hz = audio.spectrogram_dbfs(amp * np.sin(2 * np.pi * f * t), rate)
+    assert db.shape == (100, 129) and (hop_s, bin_hz) == (0.01, 31.25)  # 10 ms, 25 ms -> 256
+    inner = db[5:95]  # frames away from the clip's edges
+    np.testing.assert_array_equal(np.argmax(inner, axis=1) * bin_hz, f)
+    np.testing.assert_allclose(inner.max(axis=1), 20 * np.log10(amp), atol=0.01)
+  assert audio.spectrogram_dbfs(np.zeros(800), rate)[0].min() == -120.0  # the floor
+
+
 def _fake_deb(tmp_path, clip_lengths):
   """A .deb laid out like asterisk-core-sounds-en-wav, with tiny noise clips."""
   root = tmp_path / "pkg"
