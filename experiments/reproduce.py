@@ -1,4 +1,4 @@
-r"""Runs the rows of a paper table and writes a markdown table: paper vs ours.
+r"""Runs the rows of a paper table and prints a markdown table: paper vs ours.
 
   python experiments/reproduce.py binarized_mnist --rows=fvsbn,nade,made_1mask \
       --seeds=0 --max_epochs=200 --workdir=runs/reproduce
@@ -8,11 +8,14 @@ paper architecture) in `<workdir>/<row>/seed<k>` with early stopping on the
 validation NLL; `--max_epochs` caps the budget and is printed in the table.
 A row whose run directory already holds `results.json` is not re-run, so the
 table can be re-rendered (`--render_only`) and runs can be spread over several
-sessions; an interrupted run resumes from its checkpoint.
+sessions; an interrupted run resumes from its checkpoint. Paper values come
+from the citations table (`experiments/PAPER_NUMBERS.md`) through each row's
+citation id (`experiments/tables.py`). Afterwards `experiments/RESULTS.md` is
+regenerated from the committed run records (`make_results.py`); copy a run's
+`results.json` into `experiments/results/` (with the record fields) to add it.
 """
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -20,39 +23,10 @@ import pathlib
 import platform
 import statistics
 
+import make_results  # experiments/ is on sys.path when run as a script
+from tables import TABLES
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-  key: str
-  label: str
-  config: str  # file in experiments/configs/
-  paper_nll: float
-  paper_source: str
-
-
-# Paper numbers: see experiments/PAPER_NUMBERS.md for what was verified where.
-TABLES = {
-    "binarized_mnist": [
-        Row("fvsbn", "FVSBN", "fvsbn_mnist.py", 97.45,
-            "Larochelle & Murray 2011 via the issue; source unconfirmed here"),
-        Row("nade", "NADE, 500 hidden", "nade_mnist.py", 88.33,
-            "Uria et al. 2014/2016 'NADE (fixed order)'"),
-        Row("deepnade", "DeepNADE 2x500, 1 ordering", "deepnade_mnist.py", 89.17,
-            "Uria et al. 2014, EoNADE 2 hl, 1 ordering (authors' figure script)"),
-        Row("made_1mask", "MADE 1 hl (500), 1 mask", "made_mnist.py", 88.40,
-            "Germain et al. 2015 Table 6 (row as given in the issue)"),
-        Row("made_8000_1mask", "MADE 1 hl (8000), 1 mask", "made_8000_1mask_mnist.py", 88.40,
-            "Germain et al. 2015 Table 6, 1 hl / 1 mask row; width unconfirmed"),
-        Row("made_32masks", "MADE 1 hl (500), 32 masks", "made_32masks_mnist.py", 88.04,
-            "Germain et al. 2015 Table 6"),
-        Row("made_2x8000_1mask", "MADE 2 hl (8000), 1 mask", "made_2x8000_1mask_mnist.py",
-            89.59, "Germain et al. 2015 Table 6 (row as given in the issue)"),
-        Row("made_2x8000_32masks", "MADE 2 hl (8000), 32 masks",
-            "made_2x8000_32masks_mnist.py", 86.64, "Germain et al. 2015 Table 6"),
-    ],
-}
 
 
 def load_config(name, variant=""):
@@ -102,21 +76,22 @@ def _fmt(values):
   return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})"
 
 
-def render(table, rows, runs, budget_note):
-  lines = [f"| model | paper NLL | ours, test NLL (nats) | epochs | wall time | hardware | binarization |",
+def render(table, rows, runs, budget_note, citations):
+  lines = ["| model | paper | ours | epochs | wall time | hardware | binarization |",
            "|---|---|---|---|---|---|---|"]
   for row in rows:
     res = runs.get(row.key, [])
-    nll = [r["test_nll"] for r in res]
+    key = "test_nll" if make_results.GROUPS[table][2] == "nats" else "test_bpd"
+    nll = [r[key] for r in res]
     epochs = "/".join(f"{r['epochs']:.0f}{' (early stop)' if r['stopped_early'] else ''}" for r in res) or "-"
     wall = "/".join(f"{r['wall_time_s'] / 60:.0f} min" + (
         f" (last segment; resumed at step {r['resumed_from_step']})"
         if r.get("resumed_from_step") else "") for r in res) or "-"
     hw = ", ".join(sorted({f"{r['device_count']}x {r['device_kind']}" for r in res})) or "-"
     binz = ", ".join(sorted({r["config"]["data"]["binarization"] for r in res})) or "-"
-    lines.append(f"| {row.label} | {row.paper_nll:.2f} ({row.paper_source}) | {_fmt(nll)} | "
-                 f"{epochs} | {wall} | {hw} | {binz} |")
-  head = (f"### {table}: test NLL in nats (lower is better)\n\n"
+    lines.append(f"| {row.label} | {make_results.fmt_paper(row.paper_id, citations)} | "
+                 f"{_fmt(nll)} | {epochs} | {wall} | {hw} | {binz} |")
+  head = (f"### {table}: {make_results.GROUPS[table][1]}\n\n"
           f"Budget: {budget_note}. Machine: {platform.machine()}, {os.cpu_count()} CPU cores.\n")
   return head + "\n" + "\n".join(lines) + "\n"
 
@@ -165,8 +140,10 @@ def main():
     budget += f", config variant '{args.variant}'"
   if args.set:
     budget += ", overrides " + " ".join(args.set)
-  publish(render(args.table, rows, runs, budget),
+  _, citations = make_results.load_citations()
+  publish(render(args.table, rows, runs, budget, citations),
           args.out or pathlib.Path(args.workdir) / f"{args.table}.md")
+  make_results.main([])
   if any(math.isnan(r["test_nll"]) for rs in runs.values() for r in rs):
     raise SystemExit("a run produced a NaN test NLL")
 

@@ -9,7 +9,9 @@ Fold k trains `experiments/configs/rnade_<name>.py` with its splits set to
 `<workdir>/<name>/fold<k>`; a fold whose results.json exists is not re-run.
 The table gives the mean test log-likelihood per example in nats over the
 folds (higher is better; the negative of the trainer's test NLL) with its
-standard error (sample std / sqrt(folds)), next to the paper's number.
+standard error (sample std / sqrt(folds)), next to the paper's number from the
+citations table (`experiments/PAPER_NUMBERS.md`, id in `experiments/tables.py`).
+Afterwards `experiments/RESULTS.md` is regenerated from the committed records.
 """
 
 import argparse
@@ -18,16 +20,13 @@ import math
 import pathlib
 import statistics
 
-from reproduce import apply_overrides  # experiments/ is on sys.path when run as a script
+import make_results  # experiments/ is on sys.path when run as a script
+from reproduce import apply_overrides
 from reproduce import load_config
 from reproduce import publish
+from tables import UCI
 
 NUM_FOLDS = 10
-# Uria, Murray & Larochelle 2013, Table 1 (RNADE-MoG row), test log-likelihood
-# per example in nats. UNCONFIRMED: recalled, not read from the paper here;
-# see experiments/PAPER_NUMBERS.md ("RNADE on UCI (wp-uci)").
-PAPER_LL = {"ionosphere": -2.50, "boston": -0.64}
-PAPER_SOURCE = "Uria et al. 2013 Table 1, RNADE-MoG (UNCONFIRMED, recalled)"
 
 
 def run_fold(name, k, workdir, variant, overrides):
@@ -52,19 +51,19 @@ def summarize(test_ll):
   return mean, se
 
 
-def render(name, folds, test_ll, budget):
+def render(name, folds, test_ll, budget, citations):
   mean, se = summarize(test_ll)
   per_fold = ", ".join(f"{k}: {v:.2f}" for k, v in zip(folds, test_ll))
   return (f"### RNADE on UCI {name}: test log-likelihood per example (nats, higher is better)\n\n"
           f"| data set | paper | ours, mean ± s.e. over {len(folds)} folds | per fold | budget |\n"
           f"|---|---|---|---|---|\n"
-          f"| {name} | {PAPER_LL[name]:.2f} ({PAPER_SOURCE}) | {mean:.2f} ± {se:.2f} | "
+          f"| {name} | {make_results.fmt_paper(UCI[name], citations)} | {mean:.2f} ± {se:.2f} | "
           f"{per_fold} | {budget} |\n")
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("name", choices=sorted(PAPER_LL))
+  parser.add_argument("name", choices=sorted(UCI))
   parser.add_argument("--folds", default=",".join(map(str, range(NUM_FOLDS))),
                       help="comma-separated fold indices (default: all 10)")
   parser.add_argument("--variant", default="", help="config variant, e.g. 'cpu'")
@@ -86,8 +85,10 @@ def main():
   budget = f"config {'variant ' + args.variant if args.variant else 'as is'}"
   if args.set:
     budget += ", overrides " + " ".join(args.set)
-  publish(render(args.name, folds, test_ll, budget),
+  _, citations = make_results.load_citations()
+  publish(render(args.name, folds, test_ll, budget, citations),
           args.out or pathlib.Path(args.workdir) / f"{args.name}.md")
+  make_results.main([])
   if any(math.isnan(v) for v in test_ll):
     raise SystemExit("a fold produced a NaN test log-likelihood")
 

@@ -1,0 +1,457 @@
+r"""Writes experiments/RESULTS.md from the run records and the citations table.
+
+  python experiments/make_results.py           # rewrite RESULTS.md and README blocks
+  python experiments/make_results.py --check   # exit 1 if any of them is stale
+
+Inputs: every `experiments/results/**/*.json` (a run record names its `table`;
+a file with `attachment_of` belongs to another record) and the two tables of
+`experiments/PAPER_NUMBERS.md`. A paper value is printed only from the
+citations table, through the record's `paper_id`. README.md's blocks between
+`<!-- generated:models -->` / `<!-- /generated:models -->` and
+`<!-- generated:headline -->` / `<!-- /generated:headline -->` are rewritten
+when the markers are present. The output depends only on the inputs.
+"""
+
+import argparse
+import json
+import math
+import pathlib
+import re
+import statistics
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+import tables  # pylint: disable=wrong-import-position
+
+RESULTS_DIR = "experiments/results"
+STATUSES = ("confirmed", "corroborated", "unconfirmed")
+CITATION_COLUMNS = ["id", "paper", "table/figure", "row", "metric", "value", "status", "source"]
+PAPER_COLUMNS = ["key", "short", "reference"]
+
+# table key -> (heading, what "ours" is, metric, record key of the value)
+GROUPS = {
+    "binarized_mnist": ("Binarized MNIST", "test NLL, nats (lower is better)", "nats"),
+    "class_conditional": ("Class-conditional, binarized MNIST",
+                          "test NLL of x given its digit, nats; a conditional likelihood, not "
+                          "comparable with the unconditional rows", "nats"),
+    "mnist_8bit": ("8-bit MNIST", "test NLL, bits/dim (lower is better)", "bits/dim"),
+    "fashion_mnist": ("Fashion-MNIST", "test NLL, bits/dim (lower is better)", "bits/dim"),
+    "cifar10": ("CIFAR-10", "test NLL, bits/dim (lower is better)", "bits/dim"),
+    "uci": ("RNADE on UCI", "test log-likelihood per example, nats, mean ± s.e. over folds "
+            "(higher is better)", "nats per example (LL)"),
+    "uci_sweep": ("RNADE on UCI Ionosphere: validation sweep",
+                  "mean best validation NLL over folds 0-2, nats per example", None),
+    "shakespeare_char": ("shakespeare_char", "test bits per character (lower is better)",
+                         "bits/char"),
+    "speech": ("WaveNet on speech (asterisk_speech)", "test bits per sample over the whole test "
+               "split (lower is better); the WaveNet paper reports no likelihood", "bits/sample"),
+    "ablations": ("Binarized MNIST ablations", "test NLL, nats (lower is better); one change "
+                  "on top of a row's config", "nats"),
+}
+FOR_SCALE = {"shakespeare_char": ["nanogpt-shakespeare-char-baby", "nanogpt-shakespeare-char-cpu"]}
+REQUIRED = ["table", "label", "model", "config_path", "config_variant", "data_variant",
+            "paper_id", "date", "device_kind"]
+
+# Registered model -> paper key, for the README's model list.
+MODEL_PAPERS = {
+    "fvsbn": "frey1998", "nade": "larochelle2011", "rnade": "uria2013", "made": "germain2015",
+    "deepnade": "uria2014", "char_rnn": "graves2013", "wavenet": "vdoord2016c",
+    "pixelcnn_pp": "salimans2017", "transformer": "vaswani2017", "pixelcnn": "vdoord2016a",
+    "gated_pixelcnn": "vdoord2016b", "row_lstm": "vdoord2016a", "diagonal_bilstm": "vdoord2016a",
+    "pixelsnail": "chen2017", "lmconv": "jain2020",
+}
+# Records shown in README's headline table, in this order.
+HEADLINE = [
+    "binarized_mnist/nade.json", "binarized_mnist/made_8000_1mask.json",
+    "binarized_mnist/made_32masks.json", "binarized_mnist/gated_pixelcnn_cpu_3k.json",
+    "binarized_mnist/made_class_cond_cpu.json", "uci/boston.json",
+    "shakespeare_char/char_lstm_cpu.json", "wavenet/uncond/results.json",
+    "mnist_8bit/pixelcnn_cpu.json",
+]
+
+
+class ResultsError(ValueError):
+  pass
+
+
+def _md_table(text, header):
+  """Rows (dicts) of the markdown table in `text` whose header is `header`."""
+  lines = text.splitlines()
+  want = "| " + " | ".join(header) + " |"
+  if want not in lines:
+    raise ResultsError(f"PAPER_NUMBERS.md: no table with header {want!r}")
+  rows = []
+  for line in lines[lines.index(want) + 2:]:
+    if not line.startswith("|"):
+      break
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) != len(header):
+      raise ResultsError(f"PAPER_NUMBERS.md: {len(cells)} cells, expected {len(header)}: {line!r}")
+    rows.append(dict(zip(header, cells)))
+  return rows
+
+
+def load_citations(root=None):
+  """(papers by key, citations by id) parsed from PAPER_NUMBERS.md, checked."""
+  text = (pathlib.Path(root or ROOT) / "experiments" / "PAPER_NUMBERS.md").read_text()
+  papers = {r["key"]: r for r in _md_table(text, PAPER_COLUMNS)}
+  citations = {}
+  for row in _md_table(text, CITATION_COLUMNS):
+    cid = row["id"]
+    if cid in citations:
+      raise ResultsError(f"PAPER_NUMBERS.md: citation id {cid!r} appears twice")
+    if row["paper"] not in papers:
+      raise ResultsError(f"PAPER_NUMBERS.md: citation {cid!r} names paper {row['paper']!r}, "
+                         f"not in the Papers table ({sorted(papers)})")
+    if row["status"] not in STATUSES:
+      raise ResultsError(f"PAPER_NUMBERS.md: citation {cid!r} has status {row['status']!r}; "
+                         f"expected one of {STATUSES}")
+    try:
+      float(row["value"])
+    except ValueError:
+      raise ResultsError(f"PAPER_NUMBERS.md: citation {cid!r} value {row['value']!r} is not "
+                         f"a number") from None
+    citations[cid] = row
+  return papers, citations
+
+
+def load_records(root=None):
+  """{path relative to experiments/results: record}, every record checked."""
+  root = pathlib.Path(root or ROOT)
+  base = root / RESULTS_DIR
+  records = {}
+  for path in sorted(base.rglob("*.json")):
+    rel = path.relative_to(base).as_posix()
+    rec = json.loads(path.read_text())
+    if "attachment_of" in rec:
+      if not (path.parent / rec["attachment_of"]).exists():
+        raise ResultsError(f"{rel}: attachment_of {rec['attachment_of']!r} does not exist")
+      continue
+    missing = [k for k in REQUIRED if k not in rec]
+    if missing:
+      raise ResultsError(f"{rel}: run record lacks {missing} (null where unknown); "
+                         f"a file that belongs to another record sets `attachment_of`")
+    if rec["table"] not in GROUPS:
+      raise ResultsError(f"{rel}: table {rec['table']!r} is not one of {sorted(GROUPS)}")
+    if not (pathlib.Path(root) / rec["config_path"]).exists():
+      raise ResultsError(f"{rel}: config_path {rec['config_path']!r} does not exist")
+    records[rel] = rec
+  return records
+
+
+def check_ids(records, citations):
+  for rel, rec in records.items():
+    if rec["paper_id"] is not None and rec["paper_id"] not in citations:
+      raise ResultsError(f"{rel}: paper_id {rec['paper_id']!r} is not in the citations table "
+                         f"of experiments/PAPER_NUMBERS.md; add the row there or set null")
+  for name, rows in tables.TABLES.items():
+    for row in rows:
+      if row.paper_id is not None and row.paper_id not in citations:
+        raise ResultsError(f"tables.TABLES[{name!r}] row {row.key!r}: paper_id "
+                           f"{row.paper_id!r} is not in the citations table")
+  for name, cid in tables.UCI.items():
+    if cid not in citations:
+      raise ResultsError(f"tables.UCI[{name!r}]: {cid!r} is not in the citations table")
+
+
+def _get(rec, key):
+  for part in key.split("."):
+    rec = rec.get(part) if isinstance(rec, dict) else None
+  return rec
+
+
+def ours_value(rec):
+  """The record's headline number (float) in its table's metric, or None."""
+  metric = GROUPS[rec["table"]][2]
+  if metric == "nats per example (LL)":
+    return statistics.mean(f["test_ll"] for f in rec["folds"])
+  key = rec.get("result_key") or ("test_nll" if metric == "nats" else "test_bpd")
+  return _get(rec, key)
+
+
+def fmt_value(rec):
+  """The record's number alone, formatted as in the tables ("-" without one)."""
+  metric = GROUPS[rec["table"]][2]
+  value = ours_value(rec)
+  if metric == "nats per example (LL)":
+    lls = [f["test_ll"] for f in rec["folds"]]
+    return f"{value:+.2f} ± {statistics.stdev(lls) / math.sqrt(len(lls)):.2f}"
+  if value is None:
+    return "-"
+  return f"{value:.2f}" if metric == "nats" else f"{value:.3f}"
+
+
+def fmt_ours(rec):
+  metric = GROUPS[rec["table"]][2]
+  value = ours_value(rec)
+  if metric == "nats per example (LL)":
+    lls = [f["test_ll"] for f in rec["folds"]]
+    se = statistics.stdev(lls) / math.sqrt(len(lls))
+    return f"**{value:+.2f} ± {se:.2f}** ({len(lls)} folds)"
+  if value is None:
+    bvn = rec.get("best_validation_nll")
+    return "- (no test evaluation" + (f"; validation {bvn:.2f})" if bvn is not None else ")")
+  text = f"**{value:.2f}**" if metric == "nats" else f"**{value:.3f}**"
+  n = rec.get("test_examples")
+  if metric in ("nats", "bits/dim") and n and n != 10000:
+    text += f" (first {n:,} test images)"
+  return text
+
+
+def fmt_paper(paper_id, citations):
+  if paper_id is None:
+    return "no paper row"
+  c = citations[paper_id]
+  return f"{c['value']} (`{paper_id}`, {c['status']})"
+
+
+def fmt_budget(rec):
+  if "folds" in rec:
+    steps = [f["steps"] for f in rec["folds"] if "steps" in f]
+    if not steps:
+      return f"{len(rec['folds'])} folds"
+    return f"{len(rec['folds'])} folds, {min(steps):,}-{max(steps):,} steps each"
+  steps, epochs = rec.get("steps"), rec.get("epochs")
+  if steps is None and epochs is None:
+    return "-"
+  parts = [f"{steps:,} steps" if steps is not None else None,
+           None if epochs is None else
+           f"{epochs:.0f} epochs" if epochs >= 10 else f"{epochs:.2f} epochs"]
+  text = ", ".join(p for p in parts if p)
+  return text + (", early stop" if rec.get("stopped_early") else "")
+
+
+def _minutes(seconds):
+  m = seconds / 60
+  return f"{m:.1f} min" if m < 10 else f"{m:.0f} min"
+
+
+def fmt_wall(rec):
+  if "folds" in rec:
+    walls = [f.get("wall_time_s") for f in rec["folds"]]
+    return _minutes(sum(walls)) + " (sum over folds)" if all(walls) else "-"
+  if rec.get("wall_time_s") is None:
+    return rec.get("wall_time") or "-"
+  text = _minutes(rec["wall_time_s"])
+  if rec.get("resumed_from_step"):
+    text += f" (last segment, from step {rec['resumed_from_step']:,}"
+    if rec.get("train_time_s"):
+      text += f"; {_minutes(rec['train_time_s'])} of training in all"
+    text += ")"
+  return text
+
+
+def fmt_device(rec):
+  count = rec.get("device_count")
+  return f"{count}x {rec['device_kind']}" if count else rec["device_kind"]
+
+
+def fmt_config(rec):
+  name = pathlib.Path(rec["config_path"]).name
+  text = f"`{name}{':' + rec['config_variant'] if rec['config_variant'] else ''}`"
+  if rec.get("overrides"):
+    text += " + " + " ".join(f"`{o}`" for o in rec["overrides"])
+  return text
+
+
+def fmt_model(rel, rec):
+  text = rec["label"]
+  if rec.get("samples"):
+    link = (pathlib.PurePosixPath("results") / rel).parent / rec["samples"]
+    text += f" ([samples]({pathlib.PurePosixPath(*_normalize(link.parts))}))"
+  return text
+
+
+def _normalize(parts):
+  out = []
+  for p in parts:
+    if p == ".." and out:
+      out.pop()
+    else:
+      out.append(p)
+  return out
+
+
+HEADER = ("| model | config | data | paper | ours | steps / epochs | wall time | device | date |\n"
+          "|---|---|---|---|---|---|---|---|---|")
+
+
+def _sort_key(item):
+  rel, rec = item
+  return (rec["label"], rec.get("steps") or 0, rel)
+
+
+def render_sweep(rel, rec):
+  out = [f"Record: `{rel}`. Selection: {rec['selection_rule']}. Base: "
+         + " ".join(f"`{o}`" for o in rec["base_overrides"]) + f"; {rec['scaling']}. Stages: "
+         + "; ".join(f"({i}) {s}" for i, s in enumerate(rec["stages"], 1))
+         + f". Caveats: {rec['caveats']}. Wall time: {rec['wall_time']}; {rec['host']}; "
+         f"{rec['date']}.", "",
+         "| rank | hidden | K | L2 | lr | activation | batch | mean validation NLL | per fold "
+         "| best step per fold | folds at the step cap |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+  for r in sorted(rec["rows"], key=lambda r: r["rank"]):
+    out.append(f"| {r['rank']}{' (' + r['tag'] + ')' if r['tag'] else ''} | {r['hidden_size']} | "
+               f"{r['num_components']} | {r['l2']:g} | {r['lr']:g} | {r['activation']} | "
+               f"{r['batch_size']} | **{r['mean_validation_nll']:.2f}** | "
+               + ", ".join(f"{v:.2f}" for v in r["validation_nll_per_fold"]) + " | "
+               + ", ".join(str(v) for v in r["best_step_per_fold"]) + f" | {r['folds_capped']}/3 |")
+  return out
+
+
+def render_results(records, citations):
+  out = ["# Results", "",
+         "Generated by `python experiments/make_results.py` from the run records in "
+         "`experiments/results/` and the citations table in `experiments/PAPER_NUMBERS.md`; do "
+         "not edit by hand. \"paper\" is the citation's value, id and status; \"date\" is the "
+         "UTC day of the run, or of the record's commit where the run predates the field (the "
+         "record's `date_source` says which). A row with no record says \"not run\".", ""]
+  for table, (heading, what, _) in GROUPS.items():
+    rows = sorted(((rel, r) for rel, r in records.items() if r["table"] == table), key=_sort_key)
+    planned = [row for row in tables.TABLES.get(table, [])
+               if not any(r["config_path"] == f"experiments/configs/{row.config}"
+                          and r["config_variant"] is None for _, r in rows)]
+    if not rows and not planned:
+      continue
+    out += [f'<a id="{table}"></a>', f"## {heading}", "", f"Ours: {what}.", ""]
+    if table == "uci_sweep":
+      for rel, rec in rows:
+        out += render_sweep(rel, rec)
+      out.append("")
+      continue
+    out.append(HEADER)
+    for rel, rec in rows:
+      out.append(f"| {fmt_model(rel, rec)} | {fmt_config(rec)} | {rec['data_variant']} | "
+                 f"{fmt_paper(rec['paper_id'], citations)} | {fmt_ours(rec)} | "
+                 f"{fmt_budget(rec)} | {fmt_wall(rec)} | {fmt_device(rec)} | {rec['date']} |")
+    for row in planned:
+      out.append(f"| {row.label} | `{row.config}` | - | {fmt_paper(row.paper_id, citations)} | "
+                 f"not run | - | - | - | - |")
+    out.append("")
+    hosts = sorted({r["host"] for _, r in rows if r.get("host")})
+    if hosts:
+      out += ["Hosts: " + "; ".join(hosts) + ".", ""]
+    notes = [f"- {r['label']}: {r['note']}" for _, r in rows if r.get("note")]
+    for cid in FOR_SCALE.get(table, []):
+      c = citations[cid]
+      notes.append(f"- For scale only, not comparable: {c['row']}, {c['value']} {c['metric']} "
+                   f"(`{cid}`, {c['status']}).")
+    if notes:
+      out += ["Notes:", ""] + notes + [""]
+  return "\n".join(out).rstrip("\n") + "\n"
+
+
+def best_per_model(records):
+  """{model: (rel, record)}: the best run in the first table (GROUPS order) it appears in."""
+  best = {}
+  for table in GROUPS:
+    if table in ("ablations", "uci_sweep"):
+      continue
+    for rel, rec in sorted(records.items()):
+      if rec["table"] != table or rec["model"] in best and best[rec["model"]][1]["table"] != table:
+        continue
+      value = ours_value(rec)
+      if value is None:
+        continue
+      higher = GROUPS[table][2] == "nats per example (LL)"
+      cur = best.get(rec["model"])
+      if cur is None or (value > ours_value(cur[1]) if higher else value < ours_value(cur[1])):
+        best[rec["model"]] = (rel, rec)
+  return best
+
+
+def _unit(rec):
+  return GROUPS[rec["table"]][2]
+
+
+def render_models(records, papers, model_classes):
+  """README lines: registry name, paper, cached sampler, best result."""
+  best = best_per_model(records)
+  out = ["| registry name | paper | cached sampler | best result here |", "|---|---|---|---|"]
+  for name in sorted(model_classes):
+    if name not in MODEL_PAPERS:
+      raise ResultsError(f"model {name!r} is registered but has no paper key in "
+                         f"make_results.MODEL_PAPERS; add one (see PAPER_NUMBERS.md Papers)")
+    paper = papers[MODEL_PAPERS[name]]
+    arxiv = re.search(r"arXiv:(\d{4}\.\d{4,5})", paper["reference"])
+    cite = f"[{paper['short']}](https://arxiv.org/abs/{arxiv.group(1)})" if arxiv else paper["short"]
+    cached = "yes" if model_classes[name].supports_cache else "no"
+    if name in best:
+      rel, rec = best[name]
+      result = (f"[{fmt_value(rec)} {_unit(rec)}, {GROUPS[rec['table']][0]}]"
+                f"(experiments/RESULTS.md#{rec['table']})")
+    else:
+      result = "not trained here"
+    out.append(f"| `{name}` | {cite} | {cached} | {result} |")
+  return "\n".join(out) + "\n"
+
+
+def render_headline(records, citations):
+  out = ["| model | data | paper | ours | budget | details |", "|---|---|---|---|---|---|"]
+  for rel in HEADLINE:
+    if rel not in records:
+      raise ResultsError(f"make_results.HEADLINE names {rel!r}, which is not a run record")
+    rec = records[rel]
+    out.append(f"| {rec['label']} | {GROUPS[rec['table']][0]}, {rec['data_variant']} | "
+               f"{fmt_paper(rec['paper_id'], citations)} | **{fmt_value(rec)}** {_unit(rec)} | "
+               f"{fmt_budget(rec)} | [RESULTS.md](experiments/RESULTS.md#{rec['table']}) |")
+  return "\n".join(out) + "\n"
+
+
+def replace_block(text, name, body):
+  """`text` with the block between the `name` markers replaced by `body` (if present)."""
+  start, end = f"<!-- generated:{name} -->", f"<!-- /generated:{name} -->"
+  if start not in text:
+    return text
+  if end not in text:
+    raise ResultsError(f"README.md has {start} but no {end}")
+  head, rest = text.split(start, 1)
+  _, tail = rest.split(end, 1)
+  return f"{head}{start}\n{body}{end}{tail}"
+
+
+def _model_classes():
+  from ar_jax import models  # pylint: disable=import-outside-toplevel  (jax is slow to import)
+  return {name: models.get_class(name) for name in models.names()}
+
+
+def generate(root=None, model_classes=None):
+  """{relative path: expected text} of every generated file under `root`."""
+  root = pathlib.Path(root or ROOT)
+  papers, citations = load_citations(root)
+  records = load_records(root)
+  check_ids(records, citations)
+  out = {"experiments/RESULTS.md": render_results(records, citations)}
+  readme = root / "README.md"
+  if readme.exists():
+    text = readme.read_text()
+    if "<!-- generated:models -->" in text:
+      classes = model_classes if model_classes is not None else _model_classes()
+      text = replace_block(text, "models", render_models(records, papers, classes))
+    text = replace_block(text, "headline", render_headline(records, citations))
+    out["README.md"] = text
+  return out
+
+
+def main(argv=None, root=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale")
+  args = parser.parse_args(argv)
+  stale = []
+  root = pathlib.Path(root or ROOT)
+  for rel, text in generate(root).items():
+    path = root / rel
+    if path.exists() and path.read_text() == text:
+      continue
+    stale.append(rel)
+    if not args.check:
+      path.write_text(text)
+  if args.check and stale:
+    print(f"stale: {', '.join(stale)}; run `python experiments/make_results.py`")
+    return 1
+  print(("wrote " if stale else "up to date: ") + ", ".join(stale or ["all generated files"]))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
