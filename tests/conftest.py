@@ -10,7 +10,6 @@ Fixtures: `register_model` (a test model in the registry for one test; see
 """
 
 import contextlib
-import os
 
 import jax
 import pytest
@@ -33,15 +32,13 @@ def register_model():
 
 @pytest.fixture
 def one_short_timing_window(monkeypatch):
-  """`benchmarks/model_speed._time` times one ~1 ms window, not 5 over >= 1 s.
+  """`benchmarks.timing.median_seconds` times one ~1 ms window, not 5 over >= 1 s.
 
   For smoke tests of the benchmark scripts: they check that every measurement
-  runs and fills its fields, not the precision of the number; the calibration
-  loop and the timed window still run.
+  runs and fills its fields, not the precision of the number; the warm-up,
+  calibration and timed window still run.
   """
-  monkeypatch.syspath_prepend(
-      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
-  import model_speed  # pylint: disable=import-outside-toplevel
-  real = model_speed._time  # pylint: disable=protected-access
-  monkeypatch.setattr(model_speed, "_time", lambda fn, *args, repeats=5, min_time=1.0: real(
-      fn, *args, repeats=1, min_time=1e-3))
+  from benchmarks import timing  # pylint: disable=import-outside-toplevel
+  real = timing.median_seconds
+  monkeypatch.setattr(timing, "median_seconds", lambda fn, *args, clock="wall", **_: real(
+      fn, *args, repeats=1, min_time=1e-3, clock=clock))

@@ -160,23 +160,3 @@ def test_defaults_build_and_normalize_on_tiny_images(name, shape):
   variables = model.init(jax.random.key(0), x[:2])
   lp = jax.jit(lambda v, x: model.apply(v, x, method="log_prob"))(variables, x)
   np.testing.assert_allclose(float(jnp.exp(jax.nn.logsumexp(lp))), 1.0, atol=1e-4)
-
-
-@pytest.mark.usefixtures("one_short_timing_window")
-def test_image_models_benchmark_quick_runs(tmp_path):
-  """benchmarks/image_models.py --quick: the pieces run and fill the table fields."""
-  import os  # pylint: disable=import-outside-toplevel
-  import sys  # pylint: disable=import-outside-toplevel
-  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
-  import image_models  # pylint: disable=import-outside-toplevel
-  out = tmp_path / "bench.json"
-  res = image_models.main(["--quick", "--models", "gated_pixelcnn", "--batches", "2",
-                           "--out", str(out)])
-  assert out.exists() and res["peak"] > 0
-  (train,) = res["train"]
-  assert train["images_per_s"] > 0 and train["gflops"] > 0 and train["params"] > 0
-  assert [r["shape"] for r in res["sampling"]] == [[3, 3, 1], [2, 2, 3]]
-  for r in res["sampling"]:
-    assert r["cached_s"] > 0 and r["naive_s"] > 0 and r["speedup"] > 0
-  with pytest.raises(ValueError, match="not an image model"):
-    image_models.main(["--quick", "--models", "made"])

@@ -182,22 +182,3 @@ def test_queues_are_one_ring_per_layer_at_its_dilation():
   cache = model.apply(v, 2, method="init_cache")
   assert [q.shape[1] for q in cache["queues"]] == [2 * d for d in model.dilations]
   assert model.dilations == (1, 2, 4, 1, 2, 4)
-
-
-def test_benchmark_quick_rows(tmp_path):
-  """benchmarks/sequence_audio.py --quick runs and fills every column sanely."""
-  import importlib.util  # pylint: disable=import-outside-toplevel
-  import json  # pylint: disable=import-outside-toplevel
-  import os  # pylint: disable=import-outside-toplevel
-  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "benchmarks", "sequence_audio.py")
-  spec = importlib.util.spec_from_file_location("sequence_audio", path)
-  bench = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(bench)
-  out = tmp_path / "r.json"
-  rs = bench.main(["--quick", "--out", str(out)])
-  assert json.loads(out.read_text())["rows"] == rs
-  sample, train = rs
-  assert set(sample) == set(bench.COLUMNS)
-  assert sample["cached_samples_per_s"] > 0 and sample["naive_samples_per_s"] > 0
-  assert sample["speedup"] > 0 and train["train_samples_per_s"] > 0

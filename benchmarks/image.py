@@ -1,53 +1,45 @@
 """Convolutional image models: training throughput and naive vs cached sampling.
 
-  python benchmarks/image_models.py [--models pixelcnn,gated_pixelcnn,...] [--quick]
-      [--out PATH] [--hparams JSON]
+  python -m benchmarks.image [--models pixelcnn,gated_pixelcnn,...] [--quick]
+      [--out PATH] [--hparams JSON] [--naive-budget-s 30] [--batches 1,16]
 
-Everything is measured in ONE run on one machine, so the ratios compare:
-1. the float32 matmul peak (`model_speed.matmul_peak`), measured first;
+Everything is measured in one run, so the ratios compare:
+1. the float32 matmul peak (`timing.matmul_peak`), measured first;
 2. per model, a jitted Adam train step on 28x28x1 binary images, batch 32 (the
    peer harness's configuration): images/s and achieved GFLOP/s, the FLOPs
    being XLA's own count of the compiled step (`cost_analysis`; masked
    kernel entries are computed, so they count);
 3. per model, sampling at 8x8x1, 16x16x1, 28x28x1 (binary) and 32x32x3
-   (256-way; PixelCNN widths rounded up to multiples of 3), batch 1 and 16: the cached sampler timed end to end; the
-   naive sampler (one full forward pass per generated dim) timed end to end
-   where it takes under `--naive-budget-s`, otherwise extrapolated as D times
-   the measured time of one forward pass at that batch, which is what a naive
-   step runs (the table says which; at the small sizes both are shown, so
-   the extrapolation can be checked against the real run).
+   (256-way; PixelCNN widths rounded up to multiples of 3), batch 1 and 16:
+   the cached sampler timed end to end; the naive sampler (one full forward
+   pass per generated dim) timed end to end where it takes under
+   `--naive-budget-s`, otherwise extrapolated as D times the measured time of
+   one forward pass at that batch, which is what a naive step runs (the table
+   says which; at the small sizes both are shown, so the extrapolation can be
+   checked against the real run).
 
-`--models` takes any registered model with `input_kind = "image"`. Model
-sizes: `MODEL_HPARAMS` below (the peer harness's configurations), else the
-model class's `benchmark_hparams` ClassVar (a model file can declare it), else
-the model's defaults; `--hparams '{"name": {...}}'` overrides. Timings on a
-shared machine are preliminary. Prints a table; JSON to `--out` (default
-benchmarks/results/image_models.json).
+Model sizes: `MODEL_HPARAMS` below (the peer harness's configurations);
+`--hparams '{"name": {...}}'` overrides them or sizes another registered
+image model. Prints two tables; JSON to `--out` (default
+`benchmarks/results/image.json`).
 """
 
 import argparse
 import json
-import os
-import pathlib
-import platform
-import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import model_speed  # pylint: disable=wrong-import-position
+import ar_jax
+from ar_jax import models
+from benchmarks import timing
 
-import ar_jax  # pylint: disable=wrong-import-position
-from ar_jax import models  # pylint: disable=wrong-import-position
-
-# The peer harness's configurations (../shared/peers/bench_peers.py CFG).
+# The peer harness's configurations (its CFG; see benchmarks/peers.py).
 MODEL_HPARAMS = {
     "pixelcnn": {"num_blocks": 4, "residual_channels": 32, "head_channels": 32},
     "gated_pixelcnn": {"num_layers": 4, "channels": 32, "head_channels": 32},
-    # TFP's tfd.PixelCNN row (benchmarks/peers/image_pp.py).
+    # TFP's tfd.PixelCNN row (the peer case "pixelcnn/ar_jax-pp").
     "pixelcnn_pp": {"num_filters": 32, "num_resnet": 1, "num_levels": 2, "num_mixtures": 5,
                     "dropout": 0.0, "weight_norm": True},
 }
@@ -63,51 +55,29 @@ QUICK_SIZES = (((3, 3, 1), 2), ((2, 2, 3), 256))
 
 
 def model_hparams(name, overrides, quick):
-  cls = models.get_class(name)
-  if getattr(cls, "input_kind", None) != "image":
-    raise ValueError(f"--models: {name!r} is not an image model (input_kind="
-                     f"{getattr(cls, 'input_kind', None)!r}); image models: "
-                     f"{[n for n in models.names() if models.get_class(n).input_kind == 'image']}")
+  """The sizes of model `name`: `--hparams` if given, else MODEL_HPARAMS (QUICK_HPARAMS)."""
+  table = QUICK_HPARAMS if quick else MODEL_HPARAMS
   if name in overrides:
     return dict(overrides[name])
-  table = QUICK_HPARAMS if quick else MODEL_HPARAMS
-  if name in table:
-    return dict(table[name])
-  return dict(getattr(cls, "quick_hparams" if quick else "benchmark_hparams", {}) or {})
-
-
-def _compiled_flops(jitted, *args):
-  """XLA's FLOP count of one call of `jitted(*args)` (0 if unavailable)."""
-  cost = jitted.lower(*args).compile().cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  return float((cost or {}).get("flops", 0.0))
+  if name not in table:
+    raise ValueError(
+        f"--models: no benchmark sizes for {name!r}; sizes exist for {sorted(table)}. For "
+        f"another image model pass them: --hparams '{{\"{name}\": {{...}}}}'")
+  return dict(table[name])
 
 
 def train_speed(name, hparams, shape=(28, 28, 1), batch=32):
   """Images/s and GFLOP/s of a jitted, donated Adam step on random binary images."""
   model = models.get(name, input_shape=shape, **hparams)
   x = jax.random.bernoulli(jax.random.key(0), 0.13, (batch,) + shape).astype(jnp.int32)
-  step, state = model_speed.adam_train_step(model, x)
+  step, state = timing.adam_step(model, x)
   variables = state[0]
-  flops = _compiled_flops(jax.jit(step), state)
-  sec = model_speed._time_threaded(jax.jit(step, donate_argnums=0), state)  # pylint: disable=protected-access
+  flops = timing.compiled_flops(jax.jit(step), state)
+  sec = timing.carried_seconds(jax.jit(step, donate_argnums=0), state)
   return {"model": name, "hparams": hparams, "shape": list(shape), "batch": batch,
           "params": int(sum(p.size for p in jax.tree.leaves(variables))),
           "images_per_s": batch / sec, "step_s": sec, "flops_per_step": flops,
           "gflops": flops / sec / 1e9}
-
-
-def _timed(fn, repeats):
-  """(compile+first call seconds, median seconds of `repeats` more calls)."""
-  t0 = time.perf_counter()
-  jax.block_until_ready(fn())
-  first = time.perf_counter() - t0
-  times = []
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - t0)
-  return first, float(np.median(times))
 
 
 # Widths that channel-grouped models split into one group per image channel.
@@ -133,15 +103,15 @@ def sampling_speed(name, hparams, shape, num_classes, batch, naive_budget_s, rep
   row = {"model": name, "shape": list(shape), "num_classes": num_classes, "batch": batch,
          "dims": d, "hparams": hparams}
   cached = lambda: ar_jax.sample(model, variables, next(keys), batch, use_cache=True)
-  row["cached_compile_s"], row["cached_s"] = _timed(cached, repeats)
-  fwd = jax.jit(lambda v, x: model.apply(v, x))
-  _, t_fwd = _timed(lambda: fwd(variables, x), max(repeats, 3))
+  row["cached_s"] = timing.median_seconds(cached, repeats=repeats, min_time=0.0)
+  fwd = jax.jit(model.apply)
+  t_fwd = timing.median_seconds(fwd, variables, x, repeats=max(repeats, 3), min_time=0.0)
   row["forward_s"] = t_fwd
   row["naive_extrapolated_s"] = d * t_fwd
   row["naive_s"] = None
   if d * t_fwd < naive_budget_s:
     naive = lambda: ar_jax.sample(model, variables, next(keys), batch, use_cache=False)
-    row["naive_compile_s"], row["naive_s"] = _timed(naive, 1)
+    row["naive_s"] = timing.median_seconds(naive, repeats=1, min_time=0.0)
   naive_s = row["naive_s"] if row["naive_s"] is not None else row["naive_extrapolated_s"]
   row["speedup"] = naive_s / row["cached_s"]
   return row
@@ -164,7 +134,7 @@ def main(argv=None):
   sizes = QUICK_SIZES if args.quick else SAMPLE_SIZES
   repeats = 1 if args.quick else 3
 
-  peak = model_speed.matmul_peak(sizes=((64, 64, 64),) if args.quick else (
+  peak = timing.matmul_peak(sizes=((64, 64, 64),) if args.quick else (
       (1024, 1024, 1024), (2048, 2048, 2048)))
   print(f"matmul peak (float32, this run): {peak:.1f} GFLOP/s", flush=True)
   train = []
@@ -195,17 +165,9 @@ def main(argv=None):
     img = "x".join(map(str, r["shape"])) + f" (K={r['num_classes']})"
     print(f"| {r['model']} | {img} | {r['batch']} | {r['cached_s']:.3f} | {_naive_str(r)} | "
           f"{r['speedup']:.0f}x |")
-  out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                 "image_models_quick.json" if args.quick
-                                 else "image_models.json")
-  pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
-  with open(out, "w") as f:
-    json.dump({"machine": platform.processor() or platform.machine(),
-               "cpu_count": os.cpu_count(), "jax": jax.__version__,
-               "device": str(jax.devices()[0]), "matmul_peak_gflops": peak,
-               "note": "preliminary: machine shared with other jobs", "train": train,
-               "sampling": sampling}, f, indent=1)
-  print(f"\nwrote {out}")
+  timing.write_record(args.out or timing.default_out("image", args.quick),
+                      {"train": train, "sampling": sampling}, matmul_peak_gflops=peak,
+                      quick=args.quick)
   return {"peak": peak, "train": train, "sampling": sampling}
 
 

@@ -1,22 +1,17 @@
-"""The peer-harness cases (benchmarks/peers/dense.py) and the README table script.
+"""benchmarks/peers.py: ar_jax's cases for the peer harness, and its table.
 
 The harness itself lives outside the repository; a stand-in `bench` with tiny
-configs runs each dense case through the trainer's step and the sampler, and
-`peer_table` is checked on a hand-made harness result.
+configs runs the cases (the dense ones through the trainer's step and the
+sampler), and the table is checked on a hand-made harness result.
 """
 
 import importlib.util
-import os
-import sys
 import types
 
 import jax
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-
-import peer_table  # pylint: disable=wrong-import-position
+from benchmarks import peers
 
 
 def _fake_bench():
@@ -44,19 +39,36 @@ def _fake_bench():
       made_flops_per_step=lambda d, h, b: 6 * b * d)
 
 
-def test_dense_peer_cases_train_with_the_trainer_step_and_sample():
-  spec = importlib.util.spec_from_file_location(
-      "dense_cases", os.path.join(ROOT, "benchmarks", "peers", "dense.py"))
+def _load_as_the_harness_does(bench):
+  """The file loaded by path with `bench` injected (the PEERS_EXTRA_CASES protocol)."""
+  spec = importlib.util.spec_from_file_location("peers_extra_cases", peers.__file__)
   mod = importlib.util.module_from_spec(spec)
-  mod.bench = _fake_bench()
+  mod.bench = bench
   spec.loader.exec_module(mod)
-  assert set(mod.CASES) == {"made/ar_jax", "made8000/ar_jax", "nade/ar_jax"}
-  for name, fn in mod.CASES.items():
-    r = fn(types.SimpleNamespace())
+  return mod.CASES
+
+
+def test_dense_peer_cases_train_with_the_trainer_step_and_sample():
+  cases = _load_as_the_harness_does(_fake_bench())
+  assert {"made/ar_jax", "made8000/ar_jax", "nade/ar_jax", "gpt_baby/ar_jax"} <= set(cases)
+  assert all(isinstance(fn.label, str) for fn in cases.values())
+  for name in ("made/ar_jax", "made8000/ar_jax", "nade/ar_jax"):
+    r = cases[name](types.SimpleNamespace())
     assert r["train_path"] == "ar_jax.steps.jit_train_steps", name
     assert np.isfinite(r["loss"]) and r["loss"] > 0, name
     if name != "made8000/ar_jax":
       assert r["sample_shape"] == [3, 6] and r["sample_binary"] and r["sample_cached"], name
+
+
+def test_image_peer_case_trains_and_samples_cached():
+  bench = _fake_bench()
+  bench.CFG["pixelcnn_pg"] = {"n_residual": 1, "residual_channels": 2, "head_channels": 2,
+                              "batch": 2, "lr": 1e-3, "sample_n": 1}
+  time_train = bench.time_train
+  bench.time_train = lambda *a, **kw: {**time_train(*a, **kw), "step_s": 0.5}
+  r = peers.cases(bench)["pixelcnn/ar_jax"](types.SimpleNamespace())
+  assert 0 < r["loss"] < 784 * np.log(2) * 1.5 and r["train_images_per_s"] == 4.0
+  assert r["sample_shape"] == [1, 28, 28, 1] and r["sample_binary"] and r["params"] > 0
 
 
 def _row(steps, sample=None, batch=100, n=100, load=0.0):
@@ -76,31 +88,26 @@ def test_peer_table_ratios_against_the_fastest_peer_of_each_prefix():
       "pixelcnn/tfp": _row(2.0, batch=32),
       "pixelcnn/ar_jax_pp": dict(_row(4.0, batch=32), compare_to=["pixelcnn/tfp"]),
   }
-  rows = {r[0]: r for r in peer_table.rows(results)}
+  rows = {r[0]: r for r in peers.rows(results)}
   train = rows["made/ar_jax train (steps/s)"]
   assert train[1] == "made/tfp" and np.isclose(train[4], 1.5)
   sample = rows["made/ar_jax sample 100 (s)"]
   assert sample[1] == "made/tfp" and np.isclose(sample[4], 3.0)
   assert rows["nade/ar_jax train (steps/s)"][1] == "none (nade/pytorch-generative: timeout)"
   assert np.isclose(rows["pixelcnn/ar_jax_pp train (steps/s)"][4], 2.0)
-  table = peer_table.markdown({"results": results}, command="bench", date="2026-11-30")
+  table = peers.markdown({"results": results}, command="bench", date="2026-11-30")
   assert "jax 170" in table and "| made/ar_jax train (steps/s) | made/tfp | 160 | 240 | 1.50× |" in table
 
 
 def test_text_peer_cases_train_the_tied_transformer():
-  """benchmarks/peers/text.py: both GPT cases train (finite next-token loss near log 65)."""
+  """Both GPT cases train (a finite next-token loss near log 65)."""
   bench = _fake_bench()
   tiny = {"n_layer": 1, "n_head": 2, "n_embd": 8, "block": 6, "batch": 2, "vocab": 65, "lr": 1e-3}
   bench.CFG.update(gpt_baby=tiny, gpt_small=dict(tiny, n_layer=2))
   time_train = bench.time_train
   bench.time_train = lambda *a, **kw: {**time_train(*a, **kw), "step_s": 0.5}
-  spec = importlib.util.spec_from_file_location(
-      "text_cases", os.path.join(ROOT, "benchmarks", "peers", "text.py"))
-  mod = importlib.util.module_from_spec(spec)
-  mod.bench = bench
-  spec.loader.exec_module(mod)
-  assert set(mod.CASES) == {"gpt_baby/ar_jax", "gpt_small/ar_jax"}
-  for name, fn in mod.CASES.items():
-    r = fn(types.SimpleNamespace())
+  cases = peers.cases(bench)
+  for name in ("gpt_baby/ar_jax", "gpt_small/ar_jax"):
+    r = cases[name](types.SimpleNamespace())
     assert abs(r["loss"] - np.log(65)) < 0.5, name  # mean cross-entropy of random tokens
     assert r["tokens_per_s"] == 2 * 6 / 0.5 and r["params"] > 0, name
