@@ -31,17 +31,19 @@ for the 128-ordering number, re-evaluate the trained checkpoint:
   python -m ar_jax.main --config=experiments/configs/deepnade_mnist.py \
       --workdir=runs/deepnade_mnist
 
-CPU variant (short annealed run, `configs.cpu_budget`): `deepnade_mnist.py:cpu`.
+CPU variant (short annealed run, `common.cpu_budget`): `deepnade_mnist.py:cpu`.
 """
 
 import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config(), patience=0)
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config(), patience=0)
 
   c.model.name = "deepnade"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -65,5 +67,5 @@ def get_config(arg=None):
   c.eval.every_steps = 2000
 
   if variant == "cpu":
-    configs.cpu_budget(c)
+    common.cpu_budget(c)
   return c

@@ -23,10 +23,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "fvsbn"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -40,5 +42,5 @@ def get_config(arg=None):
 
 
   if variant == "cpu":
-    configs.cpu_budget(c, num_steps=6000)  # 12 epochs.
+    common.cpu_budget(c, num_steps=6000)  # 12 epochs.
   return c

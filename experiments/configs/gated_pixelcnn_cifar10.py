@@ -16,14 +16,16 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg, configs.IMAGE_VARIANTS)
-  c = configs.cifar10_protocol(configs.default_config())
+  variant = common.parse_arg(arg, common.IMAGE_VARIANTS)
+  c = common.cifar10_protocol(configs.default_config())
   c.model.name = "gated_pixelcnn"
   c.model.hparams = ml_collections.ConfigDict(dict(
       input_shape=(32, 32, 3), num_layers=15, channels=96, head_channels=384,
       first_kernel=7, kernel_size=3))
   if variant == "cpu":
     c.model.hparams.update(dict(num_layers=5, channels=24, head_channels=48))
-  return configs.image_small_variant(c, variant, num_layers=1, channels=3, head_channels=3)
+  return common.image_small_variant(c, variant, num_layers=1, channels=3, head_channels=3)

@@ -24,10 +24,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config())
   c.data.cond_feature = "label"  # The digit 0..9: cond_classes defaults to 10.
   c.model.name = "gated_pixelcnn"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -38,7 +40,7 @@ def get_config(arg=None):
       first_kernel=7,
       kernel_size=3,
   ))
-  configs.image_mnist_schedule(c, variant)
+  common.image_mnist_schedule(c, variant)
   c.eval.num_samples = 100  # 10 rows (one per digit) x 10 samples.
   if variant == "cpu":  # A smaller Gated PixelCNN.
     c.model.hparams.update(dict(num_layers=4, channels=16, head_channels=32))

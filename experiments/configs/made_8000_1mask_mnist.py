@@ -23,11 +23,13 @@ CPU variant: the 12-epoch smoke budget of made_mnist.py:cpu at this width.
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
   c = configs.load_sibling(__file__, "made_mnist.py", arg)
   c.model.hparams.hidden_sizes = (8000,)
-  if configs.parse_arg(arg) != "cpu":
+  if common.parse_arg(arg) != "cpu":
     c.train.early_stopping_patience = 10
     c.eval.num_samples = 16
   return c

@@ -29,10 +29,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config())
   c.model.name = "pixelcnn"
   c.model.hparams = ml_collections.ConfigDict(dict(
       input_shape=(28, 28, 1),
@@ -42,7 +44,7 @@ def get_config(arg=None):
       first_kernel=7,
       kernel_size=3,
   ))
-  configs.image_mnist_schedule(c, variant)
+  common.image_mnist_schedule(c, variant)
   if variant == "cpu":  # A smaller PixelCNN.
     c.model.hparams.update(dict(num_blocks=3, residual_channels=16, head_channels=32))
   return c

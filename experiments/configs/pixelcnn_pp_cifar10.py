@@ -31,10 +31,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg, configs.IMAGE_VARIANTS)
-  c = configs.cifar10_protocol(
+  variant = common.parse_arg(arg, common.IMAGE_VARIANTS)
+  c = common.cifar10_protocol(
       configs.default_config(), batch_size=16, num_steps=1_000_000, log_every_steps=500,
       eval_every_steps=10_000, eval_batch_size=100)
 

@@ -21,9 +21,11 @@ and wall time.
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
+  variant = common.parse_arg(arg)
   # The paper's model, optimizer and schedule, from the CIFAR-10 config.
   c = configs.load_sibling(__file__, "pixelcnn_pp_cifar10.py")
   c.data.name = "mnist_8bit"

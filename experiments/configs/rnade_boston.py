@@ -26,6 +26,8 @@ likelihood than 0.1).
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
   c = configs.load_sibling(__file__, "rnade_ionosphere.py", arg)
@@ -35,7 +37,7 @@ def get_config(arg=None):
   c.train.batch_size = 100  # Ionosphere's batch 25 came from its own sweep, not tried here.
   # 400 train rows: 4 steps per epoch at batch 100 (Ionosphere has 2).
   steps_per_epoch = 4
-  epochs = 100 if configs.parse_arg(arg) == "cpu" else 1000
+  epochs = 100 if common.parse_arg(arg) == "cpu" else 1000
   c.train.num_steps = epochs * steps_per_epoch
   c.train.log_every_steps = 10 * steps_per_epoch
   c.train.checkpoint_every_steps = 10 * steps_per_epoch

@@ -47,6 +47,8 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def uci_rnade_config(arg, *, name, num_dims, num_train, batch_size=100):
   """The shared RNADE-on-UCI setup; an epoch is `num_train // 100` batches of 100.
@@ -58,7 +60,7 @@ def uci_rnade_config(arg, *, name, num_dims, num_train, batch_size=100):
   if batch_size <= 0 or 100 % batch_size:
     raise ValueError(f"uci_rnade_config: batch_size={batch_size} must divide 100 "
                      "(budgets are counted in batches of 100); use e.g. 100, 50 or 25.")
-  variant = configs.parse_arg(arg)
+  variant = common.parse_arg(arg)
   c = configs.default_config()
   c.data.name = name
   c.data.binarization = "none"

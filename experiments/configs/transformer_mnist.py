@@ -29,10 +29,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "transformer"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -58,7 +60,7 @@ def get_config(arg=None):
     # ~2.5k training steps: one head, a small batch, one evaluation at the end.
     c.model.hparams.update(num_layers=2, num_heads=1, width=32)
     c.train.batch_size = 8
-    configs.cpu_budget(c, num_steps=300, lr=3e-3)
+    common.cpu_budget(c, num_steps=300, lr=3e-3)
     c.eval.every_steps = c.train.num_steps
     c.eval.batch_size = 100  # [100, 1, 784, 784] attention logits: 246 MB.
     c.train.checkpoint_every_steps = c.train.num_steps

@@ -35,10 +35,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.shakespeare_char_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.shakespeare_char_protocol(configs.default_config())
 
   c.model.name = "transformer"
   c.model.hparams = ml_collections.ConfigDict(dict(

@@ -38,9 +38,11 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
+  variant = common.parse_arg(arg)
   c = configs.default_config()
   c.data.name = "asterisk_speech"
   c.data.binarization = "none"  # mu-law classes as stored
