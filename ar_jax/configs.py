@@ -27,7 +27,8 @@ def default_config():
 
   c.data = ml_collections.ConfigDict()
   # A key of ar_jax.data.DATASETS, a standard TFDS name prepared in the data
-  # dir (e.g. "cifar10"), or "synthetic" / "synthetic_real" / "synthetic_tokens".
+  # dir (e.g. "cifar10"), or a synthetic stand-in, sized by its name (e.g.
+  # "synthetic:shape=4x4x1,classes=256"; see ar_jax/data/synthetic.py).
   c.data.name = "binarized_mnist"
   # fixed: stored binary data as is; dynamic: Bernoulli(k/256) per step from
   # 8-bit data; threshold: k >= 128; none: the stored values as they are
@@ -47,11 +48,6 @@ def default_config():
   # global batch (the data order is independent of the process count);
   # split: each process loads only its 1/P shard (less memory, order depends on P).
   c.data.process_sharding = "batch"
-  # Only read for the synthetic datasets (tests, benchmarks); see
-  # ar_jax/data/synthetic.py. Sizes are examples (positions for tokens).
-  c.data.synthetic = ml_collections.ConfigDict(dict(
-      shape=(28, 28, 1), num_classes=2,
-      num_train=1000, num_validation=200, num_test=200))
 
   c.model = ml_collections.ConfigDict()
   c.model.name = "made"  # A key of the ar_jax.models registry.

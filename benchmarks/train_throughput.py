@@ -38,9 +38,7 @@ def load_config(name, variant):
 
 def bench(config, seconds, warmup_dispatches=3):
   """Examples/s and steps/s of the train step, synthetic data of the config's shape."""
-  config.data.name = "synthetic"  # Same shape and values as binarized MNIST.
-  config.data.synthetic.shape = (28, 28, 1)
-  config.data.synthetic.num_classes = 2
+  config.data.name = "synthetic"  # 28x28x1 binary images, as binarized MNIST.
   exp = experiment.build(config)
   k, b = config.train.steps_per_dispatch, config.train.batch_size
   rng = np.random.default_rng(0)

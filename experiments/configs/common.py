@@ -7,15 +7,16 @@ import this module by path, as config files are loaded:
   common = configs.import_sibling(__file__, "common.py")
 """
 
+# `--config=FILE[:VARIANT]`: "" is the full run, "cpu" a short run on a CPU.
+VARIANTS = ("", "cpu")
 
-def parse_arg(arg, variants=("", "cpu")):
-  """`get_config(arg)` variants: None/"" (full run), "cpu" (tiny CPU run), or
-  the other `variants` a config declares (e.g. "smoke": a seconds-long run of
-  a pod-sized config's code path, used by the tests)."""
+
+def parse_arg(arg):
+  """The variant named by `get_config(arg)`: "" (None: the full run) or "cpu"."""
   arg = (arg or "").strip()
-  if arg not in variants:
+  if arg not in VARIANTS:
     raise ValueError(f"unknown config variant {arg!r}; expected one of "
-                     f"{', '.join(repr(v) for v in variants)} "
+                     f"{', '.join(repr(v) for v in VARIANTS)} "
                      "(e.g. --config=experiments/configs/made_mnist.py:cpu)")
   return arg
 
@@ -97,10 +98,6 @@ def shakespeare_char_protocol(c):
   return c
 
 
-# Variants of the CIFAR-10 image configs: full, CPU, and a seconds-long smoke run.
-IMAGE_VARIANTS = ("", "cpu", "smoke")
-
-
 def cifar10_protocol(c, *, batch_size=32, num_steps=300_000, log_every_steps=200,
                      eval_every_steps=5000, eval_batch_size=200):
   """CIFAR-10 data and evaluation settings shared by the CIFAR-10 image configs.
@@ -127,20 +124,8 @@ def cifar10_protocol(c, *, batch_size=32, num_steps=300_000, log_every_steps=200
   return c
 
 
-def image_small_variant(c, variant, **tiny_hparams):
-  """The `:cpu` or `:smoke` budget of a CIFAR-10 image config (`tiny_hparams`: smoke model)."""
-  if variant == "cpu":
-    cpu_budget(c, num_steps=3000, lr=2e-3)
-    c.train.batch_size = 16
-  elif variant == "smoke":
-    c.model.hparams.update(tiny_hparams)
-    c.data.train_split = "train[:16]"
-    c.data.eval_split = "train[16:]"
-    c.train.batch_size = 4
-    c.train.num_steps = 2
-    c.train.log_every_steps = 1
-    c.train.checkpoint_every_steps = 2
-    c.eval.every_steps = 2
-    c.eval.batch_size = 8
-    c.eval.num_samples = 1
+def cifar10_cpu_budget(c):
+  """The `:cpu` budget of the PixelCNN / Gated PixelCNN CIFAR-10 configs."""
+  cpu_budget(c, num_steps=3000, lr=2e-3)
+  c.train.batch_size = 16
   return c

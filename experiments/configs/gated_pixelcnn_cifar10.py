@@ -20,7 +20,7 @@ common = configs.import_sibling(__file__, "common.py")
 
 
 def get_config(arg=None):
-  variant = common.parse_arg(arg, common.IMAGE_VARIANTS)
+  variant = common.parse_arg(arg)
   c = common.cifar10_protocol(configs.default_config())
   c.model.name = "gated_pixelcnn"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -28,4 +28,5 @@ def get_config(arg=None):
       first_kernel=7, kernel_size=3))
   if variant == "cpu":
     c.model.hparams.update(dict(num_layers=5, channels=24, head_channels=48))
-  return common.image_small_variant(c, variant, num_layers=1, channels=3, head_channels=3)
+    common.cifar10_cpu_budget(c)
+  return c

@@ -35,7 +35,7 @@ common = configs.import_sibling(__file__, "common.py")
 
 
 def get_config(arg=None):
-  variant = common.parse_arg(arg, common.IMAGE_VARIANTS)
+  variant = common.parse_arg(arg)
   c = common.cifar10_protocol(
       configs.default_config(), batch_size=16, num_steps=1_000_000, log_every_steps=500,
       eval_every_steps=10_000, eval_batch_size=100)
@@ -50,7 +50,7 @@ def get_config(arg=None):
   c.optim.decay_steps = 1
   c.optim.ema_decay = 0.9995
 
-  if variant in ("cpu", "smoke"):
+  if variant == "cpu":
     c.model.hparams.update(num_filters=32, num_resnet=1, num_levels=2, num_mixtures=5,
                            dropout=0.0)
     c.optim.schedule = "constant"
@@ -58,12 +58,4 @@ def get_config(arg=None):
     c.train.num_steps = 2000
     c.train.checkpoint_every_steps = c.eval.every_steps = 1000
     c.eval.num_samples = 4
-  if variant == "smoke":
-    c.model.hparams.update(num_filters=4, num_mixtures=2)
-    c.train.batch_size = 4
-    c.train.num_steps = 2
-    c.train.log_every_steps = 1
-    c.train.checkpoint_every_steps = c.eval.every_steps = 2
-    c.eval.batch_size = 8
-    c.eval.num_samples = 2
   return c
