@@ -1,11 +1,13 @@
-"""The training config schema: defaults, and value checks that name the key.
+"""The training config schema: defaults, value checks that name the key, loading.
 
-Every experiment file (`experiments/configs/*.py`) starts from
-`default_config()` and overrides values, so all configs share one schema that
-the trainer reads. Launchers lock the config (`lock_config=True`), so an
-unknown `--config.foo` fails at flag parsing and a wrongly typed value fails
-when assigned; `validate(config)` then checks the values that a type cannot
-(choices, ranges) before any data is loaded or anything compiled.
+`default_config()` holds every key the trainer reads; experiment files
+(`experiments/configs/*.py`, `get_config(arg)`) start from it and override
+values. Launchers lock the config (`lock_config=True`), so an unknown
+`--config.foo` fails at flag parsing and a wrongly typed value fails when
+assigned; `validate(config)` then checks the values that a type cannot
+(choices, ranges) before any data is loaded or anything compiled. `load`,
+`load_sibling` and `import_sibling` import config files (and the modules
+beside them) by path, as `--config=FILE[:ARG]` does.
 """
 
 import importlib.util
