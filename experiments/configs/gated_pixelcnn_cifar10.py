@@ -1,12 +1,11 @@
 r"""Gated PixelCNN on CIFAR-10 (32x32x3, 256-way softmax per sub-pixel).
 
 Paper row: van den Oord et al. (2016), "Conditional Image Generation with
-PixelCNN Decoders", the CIFAR-10 table (Table 1 of arXiv:1606.05328, as I
-remember it), row "Gated PixelCNN": 3.03 bits/dim. UNCONFIRMED (no PDF
-access here); check before citing. The model: a 7x7 input layer and 15
-gated layers of vertical + horizontal stacks; the widths are this library's
-defaults (96 units per stack, a 384-unit head), not a confirmed paper value.
-Data, splits and variants as `pixelcnn_cifar10.py`.
+PixelCNN Decoders", the CIFAR-10 table, row "Gated PixelCNN" (paper value:
+experiments/PAPER_NUMBERS.md). The model: a 7x7 input layer and 15 gated
+layers of vertical + horizontal stacks; the widths are this library's
+defaults (96 units per stack, a 384-unit head), not a paper value. Data,
+splits and `:cpu` budget as `pixelcnn_cifar10.py`.
 
   python -m ar_jax.main --config=experiments/configs/gated_pixelcnn_cifar10.py \
       --workdir=runs/gated_pixelcnn_cifar10

@@ -1,17 +1,16 @@
 r"""Class-conditional Gated PixelCNN on binarized MNIST: p(x | digit).
 
-van den Oord et al. (2016), "Conditional Image Generation with PixelCNN
-Decoders": the label's one-hot enters every gate of both stacks (their
-Eq. 4). `data.cond_feature="label"` makes every batch carry the digit and the
-model's `cond_classes` defaults to its 10 classes. Not a paper-table row (the
-paper conditions on ImageNet classes); it shows conditioning end to end. The
-sample grid (`samples.png`, `ar-jax sample`) has one row per digit, 0 at the
-top.
+No paper row: van den Oord et al. (2016), "Conditional Image Generation with
+PixelCNN Decoders", condition on ImageNet classes; this config shows the same
+conditioning end to end. The label's one-hot enters every gate of both stacks
+(their Eq. 4): `data.cond_feature="label"` makes every batch carry the digit
+and the model's `cond_classes` defaults to its 10 classes. The sample grid
+(`samples.png`, `ar-jax sample`) has one row per digit, 0 at the top.
 
   python -m ar_jax.main --config=experiments/configs/gated_pixelcnn_mnist_class_cond.py \
       --workdir=runs/gated_pixelcnn_mnist_class_cond
 
-CPU variant (a small model, 600 steps of batch 32, cosine decay):
+`:cpu`: a small model, 600 steps of batch 32 with cosine decay:
 
   python -m ar_jax.main \
       --config=experiments/configs/gated_pixelcnn_mnist_class_cond.py:cpu \
