@@ -128,14 +128,10 @@ def two_step_run(c, **hparams):
   """Experiment config `c` cut to 2 steps of batch 4 and one eval, on the same
   code path, with model hparams updated by `hparams` (a tiny model)."""
   c.model.hparams.update(hparams)
-  c.train.batch_size = 4
-  c.train.num_steps = 2
-  c.train.log_every_steps = 1
-  c.train.checkpoint_every_steps = 2
-  c.eval.every_steps = 2
-  c.eval.batch_size = 8
-  c.eval.num_samples = 1
-  return c
+  return apply_overrides(c, {
+      "train.batch_size": 4, "train.num_steps": 2, "train.log_every_steps": 1,
+      "train.checkpoint_every_steps": 2, "eval.every_steps": 2, "eval.batch_size": 8,
+      "eval.num_samples": 1})
 
 
 def apply_overrides(c, overrides):

@@ -7,6 +7,10 @@ import this module by path, as config files are loaded:
   common = configs.import_sibling(__file__, "common.py")
 """
 
+import ml_collections
+
+from ar_jax import configs
+
 # `--config=FILE[:VARIANT]`: "" is the full run, "cpu" a short run on a CPU.
 VARIANTS = ("", "cpu")
 
@@ -124,8 +128,18 @@ def cifar10_protocol(c, *, batch_size=32, num_steps=300_000, log_every_steps=200
   return c
 
 
-def cifar10_cpu_budget(c):
-  """The `:cpu` budget of the PixelCNN / Gated PixelCNN CIFAR-10 configs."""
-  cpu_budget(c, num_steps=3000, lr=2e-3)
-  c.train.batch_size = 16
+def cifar10_pixelcnn_config(arg, model, hparams, cpu_hparams):
+  """A PixelCNN-family CIFAR-10 config: `cifar10_protocol`, model `model`.
+
+  `hparams`: the full model; `:cpu` updates them with `cpu_hparams` and
+  trains 3,000 steps of batch 16 on `cpu_budget`'s annealed schedule.
+  """
+  variant = parse_arg(arg)
+  c = cifar10_protocol(configs.default_config())
+  c.model.name = model
+  c.model.hparams = ml_collections.ConfigDict(dict(input_shape=(32, 32, 3), **hparams))
+  if variant == "cpu":
+    c.model.hparams.update(cpu_hparams)
+    cpu_budget(c, num_steps=3000, lr=2e-3)
+    c.train.batch_size = 16
   return c

@@ -11,21 +11,13 @@ splits and `:cpu` budget as `pixelcnn_cifar10.py`.
       --workdir=runs/gated_pixelcnn_cifar10
 """
 
-import ml_collections
-
 from ar_jax import configs
 
 common = configs.import_sibling(__file__, "common.py")
 
 
 def get_config(arg=None):
-  variant = common.parse_arg(arg)
-  c = common.cifar10_protocol(configs.default_config())
-  c.model.name = "gated_pixelcnn"
-  c.model.hparams = ml_collections.ConfigDict(dict(
-      input_shape=(32, 32, 3), num_layers=15, channels=96, head_channels=384,
-      first_kernel=7, kernel_size=3))
-  if variant == "cpu":
-    c.model.hparams.update(dict(num_layers=5, channels=24, head_channels=48))
-    common.cifar10_cpu_budget(c)
-  return c
+  return common.cifar10_pixelcnn_config(
+      arg, "gated_pixelcnn",
+      dict(num_layers=15, channels=96, head_channels=384, first_kernel=7, kernel_size=3),
+      cpu_hparams=dict(num_layers=5, channels=24, head_channels=48))

@@ -18,21 +18,13 @@ Data: the standard TFDS name `cifar10`, prepared in the data dir
 `:cpu`: a small model (5 blocks, h = 24) for 3,000 steps of batch 16.
 """
 
-import ml_collections
-
 from ar_jax import configs
 
 common = configs.import_sibling(__file__, "common.py")
 
 
 def get_config(arg=None):
-  variant = common.parse_arg(arg)
-  c = common.cifar10_protocol(configs.default_config())
-  c.model.name = "pixelcnn"
-  c.model.hparams = ml_collections.ConfigDict(dict(
-      input_shape=(32, 32, 3), num_blocks=15, residual_channels=96, head_channels=384,
-      first_kernel=7, kernel_size=3))
-  if variant == "cpu":
-    c.model.hparams.update(dict(num_blocks=5, residual_channels=24, head_channels=48))
-    common.cifar10_cpu_budget(c)
-  return c
+  return common.cifar10_pixelcnn_config(
+      arg, "pixelcnn",
+      dict(num_blocks=15, residual_channels=96, head_channels=384, first_kernel=7, kernel_size=3),
+      cpu_hparams=dict(num_blocks=5, residual_channels=24, head_channels=48))
