@@ -1,12 +1,17 @@
-"""The training config schema: defaults, and value checks that name the key.
+"""The training config schema: defaults, value checks that name the key, loading.
 
-Every experiment file (`experiments/configs/*.py`) starts from
-`default_config()` and overrides values, so all configs share one schema that
-the trainer reads. Launchers lock the config (`lock_config=True`), so an
-unknown `--config.foo` fails at flag parsing and a wrongly typed value fails
-when assigned; `validate(config)` then checks the values that a type cannot
-(choices, ranges) before any data is loaded or anything compiled.
+`default_config()` holds every key the trainer reads; experiment files
+(`experiments/configs/*.py`, `get_config(arg)`) start from it and override
+values. Launchers lock the config (`lock_config=True`), so an unknown
+`--config.foo` fails at flag parsing and a wrongly typed value fails when
+assigned; `validate(config)` then checks the values that a type cannot
+(choices, ranges) before any data is loaded or anything compiled. `load`,
+`load_sibling` and `import_sibling` import config files (and the modules
+beside them) by path, as `--config=FILE[:ARG]` does.
 """
+
+import importlib.util
+import pathlib
 
 import ml_collections
 from ml_collections import config_dict
@@ -24,7 +29,8 @@ def default_config():
 
   c.data = ml_collections.ConfigDict()
   # A key of ar_jax.data.DATASETS, a standard TFDS name prepared in the data
-  # dir (e.g. "cifar10"), or "synthetic" / "synthetic_real" / "synthetic_tokens".
+  # dir (e.g. "cifar10"), or a synthetic stand-in, sized by its name (e.g.
+  # "synthetic:shape=4x4x1,classes=256"; see ar_jax/data/synthetic.py).
   c.data.name = "binarized_mnist"
   # fixed: stored binary data as is; dynamic: Bernoulli(k/256) per step from
   # 8-bit data; threshold: k >= 128; none: the stored values as they are
@@ -44,11 +50,6 @@ def default_config():
   # global batch (the data order is independent of the process count);
   # split: each process loads only its 1/P shard (less memory, order depends on P).
   c.data.process_sharding = "batch"
-  # Only read for the synthetic datasets (tests, benchmarks); see
-  # ar_jax/data/synthetic.py. Sizes are examples (positions for tokens).
-  c.data.synthetic = ml_collections.ConfigDict(dict(
-      shape=(28, 28, 1), num_classes=2,
-      num_train=1000, num_validation=200, num_test=200))
 
   c.model = ml_collections.ConfigDict()
   c.model.name = "made"  # A key of the ar_jax.models registry.
@@ -94,18 +95,6 @@ def default_config():
   return c
 
 
-def parse_arg(arg, variants=("", "cpu")):
-  """`get_config(arg)` variants: None/"" (full run), "cpu" (tiny CPU run), or
-  the other `variants` a config declares (e.g. "smoke": a seconds-long run of
-  a pod-sized config's code path, used by the tests)."""
-  arg = (arg or "").strip()
-  if arg not in variants:
-    raise ValueError(f"unknown config variant {arg!r}; expected one of "
-                     f"{', '.join(repr(v) for v in variants)} "
-                     "(e.g. --config=experiments/configs/made_mnist.py:cpu)")
-  return arg
-
-
 def _require(cond, key, value, expected):
   if not cond:
     raise ValueError(f"config.{key}={value!r} is invalid: expected {expected}")
@@ -147,144 +136,25 @@ def validate(c):
   return c
 
 
-def load(path, arg=None):
-  """`get_config(arg)` of the config file at `path` (configs derived from another)."""
-  import importlib.util  # pylint: disable=import-outside-toplevel
-  import pathlib  # pylint: disable=import-outside-toplevel
+def load_module(path):
+  """The Python file at `path`, imported by path (it need not be on sys.path)."""
   path = pathlib.Path(path)
   spec = importlib.util.spec_from_file_location(f"_ar_jax_config_{path.stem}", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  return module.get_config(arg)
+  return module
+
+
+def import_sibling(this_file, name):
+  """The module file `name` in the same directory as `this_file`, imported by path."""
+  return load_module(pathlib.Path(this_file).resolve().parent / name)
+
+
+def load(path, arg=None):
+  """`get_config(arg)` of the config file at `path`."""
+  return load_module(path).get_config(arg)
 
 
 def load_sibling(this_file, name, arg=None):
   """`get_config(arg)` of config `name` in the same directory as `this_file`."""
-  import pathlib  # pylint: disable=import-outside-toplevel
   return load(pathlib.Path(this_file).resolve().parent / name, arg)
-
-
-def binarized_mnist_protocol(c, patience=30):
-  """The NADE/MADE-paper protocol on fixed binarized MNIST, applied to `c`.
-
-  Fixed binarization, 50k/10k/10k, batch 100 (500 steps per epoch), one
-  validation eval and checkpoint per epoch, early stopping after `patience`
-  epochs without a better validation NLL, at most 500 epochs.
-  """
-  c.data.name = "binarized_mnist"
-  c.data.binarization = "fixed"
-  c.train.batch_size = 100
-  c.train.num_steps = 500 * 500
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 500
-  c.train.early_stopping_patience = patience
-  c.eval.every_steps = 500
-  c.eval.batch_size = 1000
-  c.eval.num_samples = 64
-  return c
-
-
-def cpu_budget(c, *, num_steps=6000, lr=3e-3):
-  """The `:cpu` variant of the binarized-MNIST configs: a short annealed run.
-
-  A higher peak lr with warmup + cosine decay to 0 gets most of the way in
-  `num_steps`; evals every third of the run, no early stopping, 16 samples.
-  """
-  c.optim.lr = lr
-  c.optim.schedule = "cosine"
-  c.optim.warmup_steps = 100
-  c.train.num_steps = num_steps
-  c.train.checkpoint_every_steps = num_steps // 3
-  c.train.early_stopping_patience = 0
-  c.eval.every_steps = num_steps // 3
-  c.eval.num_samples = 16
-  return c
-
-
-def image_mnist_schedule(c, variant):
-  """Training schedule of the PixelCNN-family configs on binarized MNIST.
-
-  Full run: Adam 1e-3, batch 64, up to 200k steps with a validation eval and
-  checkpoint every 2,000 (early stopping from `binarized_mnist_protocol`).
-  `:cpu`: `cpu_budget`'s annealed schedule, batch 32.
-  """
-  c.optim.name = "adam"
-  c.optim.lr = 1e-3
-  c.train.batch_size = 64
-  c.train.num_steps = 200_000
-  c.train.log_every_steps = 200
-  c.train.checkpoint_every_steps = 2000
-  c.eval.every_steps = 2000
-  c.eval.batch_size = 500
-  if variant == "cpu":
-    cpu_budget(c, num_steps=600, lr=3e-3)
-    c.train.batch_size = 32
-    c.train.log_every_steps = 100
-  return c
-
-
-def shakespeare_char_protocol(c):
-  """shakespeare_char data and evaluation settings shared by the text configs.
-
-  Token ids as they are (76 classes) in windows of 256 characters, batch 64,
-  a validation eval and checkpoint every 1000 steps, and no sample grid (a PNG
-  of text says nothing: sample with `ar-jax sample --prompt`).
-  """
-  c.data.name = "shakespeare_char"
-  c.data.binarization = "none"
-  c.data.seq_len = 256
-  c.train.batch_size = 64
-  c.train.log_every_steps = 100
-  c.train.checkpoint_every_steps = 1000
-  c.eval.every_steps = 1000
-  c.eval.num_samples = 0
-  return c
-
-
-# Variants of the CIFAR-10 image configs: full, CPU, and a seconds-long smoke run.
-IMAGE_VARIANTS = ("", "cpu", "smoke")
-
-
-def cifar10_protocol(c, *, batch_size=32, num_steps=300_000, log_every_steps=200,
-                     eval_every_steps=5000, eval_batch_size=200):
-  """CIFAR-10 data and evaluation settings shared by the CIFAR-10 image configs.
-
-  8-bit values as 256 classes; the last 5k training images held out for
-  validation; Adam 1e-3; a validation eval and checkpoint every
-  `eval_every_steps`; 16 samples per eval. The defaults are the PixelCNN /
-  Gated PixelCNN schedule; PixelCNN++ passes its own.
-  """
-  c.data.name = "cifar10"
-  c.data.binarization = "none"  # 8-bit values as 256 classes.
-  c.data.train_split = "train[:45000]"
-  c.data.eval_split = "train[45000:]"
-  c.data.test_split = "test"
-  c.optim.name = "adam"
-  c.optim.lr = 1e-3
-  c.train.batch_size = batch_size
-  c.train.num_steps = num_steps
-  c.train.log_every_steps = log_every_steps
-  c.train.checkpoint_every_steps = eval_every_steps
-  c.eval.every_steps = eval_every_steps
-  c.eval.batch_size = eval_batch_size
-  c.eval.num_samples = 16
-  return c
-
-
-def image_small_variant(c, variant, **tiny_hparams):
-  """The `:cpu` or `:smoke` budget of a CIFAR-10 image config (`tiny_hparams`: smoke model)."""
-  if variant == "cpu":
-    cpu_budget(c, num_steps=3000, lr=2e-3)
-    c.train.batch_size = 16
-  elif variant == "smoke":
-    c.model.hparams.update(tiny_hparams)
-    c.data.train_split = "train[:16]"
-    c.data.eval_split = "train[16:]"
-    c.train.batch_size = 4
-    c.train.num_steps = 2
-    c.train.log_every_steps = 1
-    c.train.checkpoint_every_steps = 2
-    c.eval.every_steps = 2
-    c.eval.batch_size = 8
-    c.eval.num_samples = 1
-  return c

@@ -307,16 +307,14 @@ def test_specs_declare_features_and_one_preprocessing_vocabulary():
 
 
 def test_synthetic_sets_cover_every_kind():
-  import ml_collections  # pylint: disable=import-outside-toplevel
-  opts = ml_collections.ConfigDict(dict(shape=(3,), num_classes=4, num_train=50,
-                                        num_validation=7, num_test=5))
-  real = data.load_split("synthetic_real", "train", synthetic_options=opts)
+  real_name = "synthetic_real:shape=3,train=50"
+  real = data.load_split(real_name, "train")
   assert real["x"].dtype == np.float32 and real["x"].shape == (50, 3)
-  tokens = data.load_split("synthetic_tokens", "validation", synthetic_options=opts)
+  tokens = data.load_split("synthetic_tokens:classes=4,validation=7", "validation")
   assert tokens["tokens"].shape == (7,) and tokens["tokens"].max() < 4
-  assert data.get_spec("synthetic_tokens", synthetic_options=opts).kind == "stream"
-  again = data.load_split("synthetic_real", "train", synthetic_options=opts)
-  np.testing.assert_array_equal(real["x"], again["x"])  # Pure function of options.
+  assert data.get_spec("synthetic_tokens").kind == "stream"
+  np.testing.assert_array_equal(real["x"], data.load_split(real_name, "train")["x"])
+  assert data.get_spec("synthetic").input_shape == (28, 28, 1)  # The defaults.
 
 
 # ---- the real data (network for the first run only) ----

@@ -5,7 +5,7 @@ with 3 classes) and binary RGB 2x2x3: normalization by enumeration,
 causality by gradients, sampler frequencies, cached == naive, completion.
 Here: the RGB coupling of the mixture, the cached sampler on 256 levels, odd
 sizes and three resolutions, the default (paper-size) hyperparameters on the
-smallest inputs, dropout, bad hyperparameters and the CIFAR-10 smoke config.
+smallest inputs, dropout, bad hyperparameters and the CIFAR-10 config.
 """
 
 import os
@@ -20,6 +20,7 @@ from ar_jax import configs
 from ar_jax import models
 
 import testlib
+import train_testlib
 
 _CIFAR = os.path.join(os.path.dirname(__file__), "..", "experiments", "configs",
                       "pixelcnn_pp_cifar10.py")
@@ -113,12 +114,13 @@ def test_bad_hyperparameters_are_named(bad, match):
     model.init(jax.random.key(0), jnp.zeros((1, 4, 4, 1), jnp.int32))
 
 
-def test_cifar10_smoke_config_trains_on_a_local_stand_in(tmp_path):
+def test_cifar10_config_trains_two_steps_on_a_local_stand_in(tmp_path):
   from ar_jax import train  # pylint: disable=import-outside-toplevel
   from test_train_data_kinds import _build_fake_cifar10  # pylint: disable=import-outside-toplevel
   data_dir = str(tmp_path / "data")
   _build_fake_cifar10(data_dir)
-  c = configs.load(_CIFAR, "smoke")
+  # The :cpu model, smaller still, for two steps.
+  c = train_testlib.two_step_run(configs.load(_CIFAR, "cpu"), num_filters=4, num_mixtures=2)
   assert c.model.hparams.input_shape == (32, 32, 3) and c.data.name == "cifar10"
   full = configs.load(_CIFAR)
   assert (full.model.hparams.num_filters, full.model.hparams.num_resnet) == (160, 5)

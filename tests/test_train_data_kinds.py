@@ -45,8 +45,8 @@ def _nonzero_params(exp, state, scale=0.3):
 # ---- real-valued vectors ----
 
 def test_rnade_trains_and_evaluates_on_real_valued_data(tmp_path):
-  c = _quick(data__name="synthetic_real", data__binarization="none",
-             data__synthetic__shape=(4,), model__name="rnade",
+  c = _quick(data__name=train_testlib.synthetic_data("synthetic_real", shape=(4,)),
+             data__binarization="none", model__name="rnade",
              model__hparams__hidden_size=8, model__hparams__num_components=2)
   exp = experiment.build(c)
   assert exp.data.dtype == np.float32 and exp.data.num_classes is None
@@ -67,7 +67,7 @@ def test_rnade_trains_and_evaluates_on_real_valued_data(tmp_path):
 
 
 def test_real_valued_data_refuses_a_binarization():
-  c = _quick(data__name="synthetic_real", data__synthetic__shape=(4,),
+  c = _quick(data__name=train_testlib.synthetic_data("synthetic_real", shape=(4,)),
              model__name="rnade")  # data.binarization defaults to "fixed".
   with pytest.raises(ValueError, match=r"config\.data\.binarization='fixed'.*real-valued.*'none'"):
     experiment.build(c)
@@ -76,10 +76,9 @@ def test_real_valued_data_refuses_a_binarization():
 # ---- token streams ----
 
 def _stream_config(**kw):
-  base = dict(data__name="synthetic_tokens", data__binarization="none",
-              data__seq_len=8, data__synthetic__num_classes=5,
-              data__synthetic__num_train=500, data__synthetic__num_validation=37,
-              data__synthetic__num_test=29)
+  base = dict(data__name=train_testlib.synthetic_data(
+                  "synthetic_tokens", classes=5, train=500, validation=37, test=29),
+              data__binarization="none", data__seq_len=8)
   base.update(kw)
   return _quick(**base)
 

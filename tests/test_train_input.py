@@ -19,9 +19,9 @@ def _tiny_models():  # module scope: module-scoped fixtures train with it
 
 def test_eval_over_ragged_split_equals_full_array_mean():
   # 37 validation examples, eval batches of 8: the last batch has 5 real rows.
-  c = train_testlib.tiny_config(data__synthetic__num_validation=37,
-                                data__synthetic__num_classes=256,
-                                data__binarization="threshold")
+  c = train_testlib.tiny_config(
+      data__name=train_testlib.synthetic_data(validation=37, classes=256),
+      data__binarization="threshold")
   exp = experiment.build(c)
   with jax.set_mesh(exp.mesh):
     state = experiment.init_state(exp)

@@ -114,12 +114,23 @@ def test_coupled_l2_adds_l2_times_params_to_the_gradient():
   np.testing.assert_allclose(u["w"], [-0.5, 0.5, 0.0], rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw", "adagrad"])
-def test_optimizer_names(name):
+@pytest.mark.parametrize("name", configs.OPTIMIZERS)
+def test_every_optimizer_name_steps_against_the_gradient(name):
   c = configs.default_config().optim
   c.name = name
   tx, _ = optim.make_optimizer(c, total_updates=10)
-  tx.init({"w": jnp.zeros(2)})
+  params, grads = {"w": jnp.array([1.0, -2.0])}, {"w": jnp.array([0.5, -0.25])}
+  u, _ = tx.update(grads, tx.init(params), params)
+  np.testing.assert_array_equal(np.sign(u["w"]), [-1.0, 1.0])
+
+
+def test_unknown_optimizer_name_fails_naming_the_choices():
+  c = configs.default_config()
+  c.optim.name = "sgd"
+  with pytest.raises(ValueError, match=r"config\.optim\.name='sgd'.*'adam', 'adamw', 'adagrad'"):
+    configs.validate(c)
+  with pytest.raises(ValueError, match=r"config\.optim\.name='sgd'"):
+    optim.make_optimizer(c.optim, total_updates=10)
 
 
 @pytest.mark.parametrize("k", [1, 3])

@@ -17,7 +17,8 @@ import pytest
 
 import train_testlib
 
-OVERRIDES = {"data.synthetic.num_classes": 256, "data.binarization": "dynamic",
+OVERRIDES = {"data.name": train_testlib.synthetic_data(classes=256),
+             "data.binarization": "dynamic",
              "train.num_steps": 5, "optim.decay_steps": 5, "eval.every_steps": 5}
 # The same with the label as `cond`: cond batches are sharded like x.
 COND_OVERRIDES = dict(OVERRIDES, **{"data.cond_feature": "label",

@@ -89,15 +89,25 @@ class TinyCondAR(TinyAR):
     return out + (c @ w).reshape(out.shape)
 
 
+def synthetic_data(kind="synthetic", **options):
+  """The name of a tiny synthetic dataset (options: see ar_jax/data/synthetic.py).
+
+  Splits of 64 / 20 / 19 examples (positions for tokens) and, for "synthetic",
+  4x4x1 images, unless `options` say otherwise; e.g.
+  `synthetic_data(classes=256, validation=37)`.
+  """
+  from ar_jax.data import synthetic  # pylint: disable=import-outside-toplevel
+  tiny = dict(train=64, validation=20, test=19)
+  if kind == "synthetic":
+    tiny["shape"] = (4, 4, 1)
+  return synthetic.make_name(kind, **{**tiny, **options})
+
+
 def tiny_config(**overrides):
-  """A seconds-long config on 4x4 synthetic binary images; `a__b=v` sets a.b."""
+  """A seconds-long config on `synthetic_data()` with "tiny_ar"; `a__b=v` sets a.b."""
   from ar_jax import configs  # pylint: disable=import-outside-toplevel
   c = configs.default_config()
-  c.data.name = "synthetic"
-  c.data.synthetic.shape = (4, 4, 1)
-  c.data.synthetic.num_train = 64
-  c.data.synthetic.num_validation = 20
-  c.data.synthetic.num_test = 19
+  c.data.name = synthetic_data()
   c.model.name = "tiny_ar"
   c.optim.lr = 1e-2
   c.optim.decay_steps = 6
@@ -112,6 +122,16 @@ def tiny_config(**overrides):
   c.eval.num_samples = 4
   apply_overrides(c, {k.replace("__", "."): v for k, v in overrides.items()})
   return c
+
+
+def two_step_run(c, **hparams):
+  """Experiment config `c` cut to 2 steps of batch 4 and one eval, on the same
+  code path, with model hparams updated by `hparams` (a tiny model)."""
+  c.model.hparams.update(hparams)
+  return apply_overrides(c, {
+      "train.batch_size": 4, "train.num_steps": 2, "train.log_every_steps": 1,
+      "train.checkpoint_every_steps": 2, "eval.every_steps": 2, "eval.batch_size": 8,
+      "eval.num_samples": 1})
 
 
 def apply_overrides(c, overrides):

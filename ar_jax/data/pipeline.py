@@ -84,8 +84,7 @@ class DataInfo:
 
 
 def _spec(data_cfg):
-  return reading.get_spec(data_cfg.name, data_dir=data_cfg.data_dir,
-                          synthetic_options=data_cfg.synthetic)
+  return reading.get_spec(data_cfg.name, data_dir=data_cfg.data_dir)
 
 
 def data_info(data_cfg):
@@ -148,8 +147,7 @@ def load_split(data_cfg, split, *, process_index=0, process_count=1):
   spec = _spec(data_cfg)
   arrays = reading.load_split(
       data_cfg.name, split, data_dir=data_cfg.data_dir,
-      process_index=process_index, process_count=process_count,
-      synthetic_options=data_cfg.synthetic)
+      process_index=process_index, process_count=process_count)
   out = {"x": arrays[spec.x]}
   if data_cfg.cond_feature:
     out["cond"] = arrays[data_cfg.cond_feature]

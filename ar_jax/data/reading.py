@@ -42,28 +42,24 @@ def shard_bounds(n, process_index, process_count):
   return start, start + per + (process_index < rem)
 
 
-def get_spec(name, *, data_dir=None, synthetic_options=None):
+def get_spec(name, *, data_dir=None):
   """The `DatasetSpec` of `name` (see the module docstring for the order).
 
   Args:
-    name: a synthetic name, a key of `DATASETS`, or a prepared TFDS name.
+    name: a synthetic name (options included), a key of `DATASETS`, or a
+      prepared TFDS name.
     data_dir: where prepared TFDS datasets are looked for.
-    synthetic_options: `config.data.synthetic` (synthetic names only).
   Raises:
     DatasetNotPreparedError: an unknown name that is not a prepared TFDS set.
   """
-  if name in synthetic.NAMES:
-    if synthetic_options is None:
-      raise ValueError(f"{name!r} is synthetic: pass synthetic_options "
-                       "(config.data.synthetic)")
-    return synthetic.spec(name, synthetic_options)
+  if synthetic.is_synthetic(name):
+    return synthetic.spec(name)
   if name in specs.DATASETS:
     return specs.DATASETS[name]
   return _tfds_spec(name, data_dir)[0]
 
 
-def load_split(name, split, *, data_dir=None, process_index=0, process_count=1,
-               synthetic_options=None):
+def load_split(name, split, *, data_dir=None, process_index=0, process_count=1):
   """This process's shard of a split, read into memory.
 
   Args:
@@ -71,16 +67,15 @@ def load_split(name, split, *, data_dir=None, process_index=0, process_count=1,
     split: "train", "validation", "test" or a TFDS slice ("train[:1000]").
     data_dir: defaults to `$AR_JAX_DATA_DIR` or `~/.cache/ar_jax/data`.
     process_index, process_count: contiguous sharding (module docstring).
-    synthetic_options: `config.data.synthetic` (synthetic names only).
   Returns:
     {feature name: array [N, *feature.shape]} for every feature of the spec,
     with the spec's load-time preprocessing applied to its `x`.
   Raises:
     DatasetNotPreparedError: with the command that prepares it.
   """
-  spec = get_spec(name, data_dir=data_dir, synthetic_options=synthetic_options)
+  spec = get_spec(name, data_dir=data_dir)
   if spec.source == "synthetic":
-    arrays = synthetic.load(name, split, synthetic_options)
+    arrays = synthetic.load(name, split)
   elif spec.source == "tfds":
     arrays = _load_tfds(spec, split, data_dir, process_index, process_count)
     process_index, process_count = 0, 1  # Read as a shard already.

@@ -20,7 +20,7 @@ applied on load) or "none" (as stored). "dynamic" is never stored: the
 trainer draws it per step (`config.data.binarization`).
 
 Sources: "tfds" (a TFDS builder in the data dir, `tfds_name`), "synthetic"
-(`ar_jax.data.synthetic`, shaped by `config.data.synthetic`), or a loader
+(`ar_jax.data.synthetic`, sized by its name), or a loader
 "module:function" with signature `f(name, split, data_dir)` returning
 `{feature: array}` (or just the `x` array) for datasets that are not TFDS
 builders (the UCI tables); its module also has `prepare(name, data_dir=...)`

@@ -1,18 +1,30 @@
-"""Tiny deterministic datasets for tests and benchmarks, one per data kind.
+"""Deterministic stand-in datasets, one per data kind, sized by their name.
 
-Shaped by `config.data.synthetic` (`shape`, `num_classes`, `num_train`,
-`num_validation`, `num_test`); every array is a pure function of those and
-the split, so any process rebuilds the same data.
+A synthetic dataset name is a kind, optionally followed by `:` and
+comma-separated `option=value` pairs, e.g. "synthetic:shape=4x4x1,classes=256"
+or "synthetic_tokens:classes=5,train=500". Kinds:
 
 - "synthetic": noisy copies of 8 random binary prototypes, as uint8 images
-  `[N, *shape]` (binary, or 8-bit with values near 0 / num_classes - 1) with
-  the prototype index as `label` (8 classes): learnable, and conditionable.
+  `[N, *shape]` (binary, or 8-bit with values near 0 / classes - 1) with the
+  prototype index as `label` (8 classes): learnable, and conditionable.
 - "synthetic_real": float32 vectors `[N, *shape]` from a 3-component Gaussian
   mixture with correlated coordinates (real-valued models).
-- "synthetic_tokens": one stream of `num_<split>` int32 tokens in
-  [0, num_classes) from a seeded first-order Markov chain (sequence models),
-  with a per-position float32 feature `phase` = (sin, cos) of the position
-  (a feature sequence to condition on).
+- "synthetic_tokens": one stream of int32 tokens in [0, classes) from a
+  seeded first-order Markov chain (sequence models), with a per-position
+  float32 feature `phase` = (sin, cos) of the position (a feature sequence
+  to condition on).
+
+Options (defaults, as `DEFAULTS`, in brackets):
+
+- `shape`: the example shape, `x`-separated [28x28x1]; not for tokens.
+- `classes`: values per pixel or token [2]; not for synthetic_real.
+- `train`, `validation`, `test`: split sizes in examples (positions for
+  tokens) [1000, 200, 200].
+
+So "synthetic" alone stands in for binarized MNIST, and
+`make_name("synthetic", shape=(32, 32, 3), classes=256)` for CIFAR-10. Every
+array is a pure function of the name and the split, so any process rebuilds
+the same data.
 """
 
 import numpy as np
@@ -20,51 +32,91 @@ import numpy as np
 from ar_jax.data import specs
 
 NAMES = ("synthetic", "synthetic_real", "synthetic_tokens")
+DEFAULTS = dict(shape=(28, 28, 1), classes=2, train=1000, validation=200, test=200)
 _SPLITS = ("test", "train", "validation")  # Sorted: the split's seed index.
+_NOT_FOR = {"synthetic_real": "classes", "synthetic_tokens": "shape"}
+_USAGE = ("expected KIND[:option=value,...] with KIND in " + ", ".join(NAMES) +
+          " and options shape=AxBx..., classes=K, train=N, validation=N, test=N, "
+          "e.g. 'synthetic:shape=4x4x1,classes=256'")
 
 
-def _sizes(s):
-  return {"train": int(s.num_train), "validation": int(s.num_validation),
-          "test": int(s.num_test)}
+def is_synthetic(name):
+  """Whether `name` is a synthetic dataset name (a kind, options or not)."""
+  return name.partition(":")[0] in NAMES
 
 
-def spec(name, s):
-  """The `DatasetSpec` of synthetic dataset `name` under options `s`."""
-  shape, k = tuple(s.shape), int(s.num_classes)
-  common = dict(name=name, splits=_sizes(s), source="synthetic")
-  if name == "synthetic":
+def make_name(kind="synthetic", **options):
+  """The name of synthetic dataset `kind` with `options` (keys of `DEFAULTS`).
+
+  `make_name("synthetic", shape=(4, 4, 1), test=19)` ==
+  "synthetic:shape=4x4x1,test=19"; options left out take their defaults.
+  """
+  parts = [f"{k}={'x'.join(str(int(d)) for d in v) if k == 'shape' else int(v)}"
+           for k, v in options.items()]
+  name = ":".join([kind, ",".join(parts)]) if parts else kind
+  _parse(name)  # Refuses unknown kinds and options now, not at load time.
+  return name
+
+
+def _parse(name):
+  """(kind, {option: value}) of a synthetic name, defaults filled in."""
+  kind, _, rest = name.partition(":")
+  if kind not in NAMES:
+    raise KeyError(f"unknown synthetic dataset {name!r}; {_USAGE}")
+  options = dict(DEFAULTS)
+  for part in filter(None, rest.split(",")):
+    key, _, value = part.partition("=")
+    key = key.strip()
+    if key not in DEFAULTS or key == _NOT_FOR.get(kind):
+      raise ValueError(f"data.name={name!r}: option {key!r} does not apply to {kind!r}; "
+                       f"{_USAGE}")
+    try:
+      options[key] = (tuple(int(d) for d in value.split("x")) if key == "shape"
+                      else int(value))
+    except ValueError:
+      raise ValueError(f"data.name={name!r}: {key}={value!r} is not "
+                       f"{'AxBx... of integers' if key == 'shape' else 'an integer'}; "
+                       f"{_USAGE}") from None
+    if min(np.atleast_1d(options[key])) < (2 if key == "classes" else 1):
+      raise ValueError(f"data.name={name!r}: {key}={value!r} must be "
+                       f"{'>= 2' if key == 'classes' else '>= 1'}; {_USAGE}")
+  return kind, options
+
+
+def spec(name):
+  """The `DatasetSpec` of synthetic dataset `name`."""
+  kind, o = _parse(name)
+  shape, k = o["shape"], o["classes"]
+  common = dict(name=name, splits={s: o[s] for s in ("train", "validation", "test")}, source="synthetic")
+  if kind == "synthetic":
     return specs.DatasetSpec(
         features=specs.image_features(k, shape, num_labels=8),
         description="noisy copies of 8 random prototypes, labelled", **common)
-  if name == "synthetic_real":
+  if kind == "synthetic_real":
     return specs.DatasetSpec(
         features=(specs.Feature("x", "float32", shape),), x="x",
         description="3-component correlated Gaussian mixture", **common)
-  if name == "synthetic_tokens":
-    return specs.DatasetSpec(
-        features=(specs.Feature("tokens", "int32", (), num_classes=k),
-                  specs.Feature("phase", "float32", (2,), value_range=(-1.0, 1.0))),
-        x="tokens",
-        kind="stream", description=f"first-order Markov chain over {k} tokens",
-        **common)
-  raise KeyError(f"unknown synthetic dataset {name!r}; expected one of {NAMES}")
+  return specs.DatasetSpec(
+      features=(specs.Feature("tokens", "int32", (), num_classes=k),
+                specs.Feature("phase", "float32", (2,), value_range=(-1.0, 1.0))),
+      x="tokens",
+      kind="stream", description=f"first-order Markov chain over {k} tokens",
+      **common)
 
 
-def load(name, split, s):
+def load(name, split):
   """{feature: array} of synthetic dataset `name`, whole split."""
-  sizes = _sizes(s)
-  if split not in sizes:
-    raise ValueError(f"synthetic data has splits {sorted(sizes)}, got {split!r}")
-  n, shape = sizes[split], tuple(s.shape)
-  if name == "synthetic":
-    return _images(n, shape, int(s.num_classes), _SPLITS.index(split))
-  if name == "synthetic_real":
-    return {"x": _real(n, shape, _SPLITS.index(split))}
-  if name == "synthetic_tokens":
-    angle = 2 * np.pi * np.arange(n) / 16.0
-    return {"tokens": _markov(n, int(s.num_classes), _SPLITS.index(split)),
-            "phase": np.stack([np.sin(angle), np.cos(angle)], -1).astype(np.float32)}
-  raise KeyError(f"unknown synthetic dataset {name!r}; expected one of {NAMES}")
+  kind, o = _parse(name)
+  if split not in _SPLITS:
+    raise ValueError(f"synthetic data has splits {sorted(_SPLITS)}, got {split!r}")
+  n, split_id = o[split], _SPLITS.index(split)
+  if kind == "synthetic":
+    return _images(n, o["shape"], o["classes"], split_id)
+  if kind == "synthetic_real":
+    return {"x": _real(n, o["shape"], split_id)}
+  angle = 2 * np.pi * np.arange(n) / 16.0
+  return {"tokens": _markov(n, o["classes"], split_id),
+          "phase": np.stack([np.sin(angle), np.cos(angle)], -1).astype(np.float32)}
 
 
 def _images(n, shape, num_classes, split_id):

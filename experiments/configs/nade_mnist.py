@@ -1,26 +1,28 @@
 r"""NADE with 500 hidden units on binarized MNIST (fixed order).
 
-Reference: "NADE (fixed order)", 88.33 nats test NLL, the baseline row of the
-later NADE papers (Uria, Murray & Larochelle 2014, ICML; JMLR 2016); the
-original AISTATS 2011 paper (Larochelle & Murray) reports 88.86. See
-experiments/PAPER_NUMBERS.md. The papers used SGD; this config uses Adam with a
-cosine decay to the step budget and early stopping on validation NLL.
+Paper row: "NADE (fixed order)" of Uria, Murray & Larochelle (2014, ICML;
+JMLR 2016), the baseline row of the later NADE papers; the original paper
+(Larochelle & Murray 2011, AISTATS) reports its own NADE row (paper values:
+experiments/PAPER_NUMBERS.md). Not the same: Adam with a cosine decay to the
+step budget here (the papers used SGD); early stopping on validation NLL.
 
   python -m ar_jax.main --config=experiments/configs/nade_mnist.py \
       --workdir=runs/nade_mnist
   python experiments/reproduce.py binarized_mnist --rows=nade --max_epochs=60
 
-CPU variant (smoke run, 2 epochs): `nade_mnist.py:cpu`.
+`:cpu`: 2 epochs, no early stopping (`nade_mnist.py:cpu`).
 """
 
 import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "nade"
   c.model.hparams = ml_collections.ConfigDict(dict(

@@ -1,40 +1,38 @@
 r"""PixelCNN++ on CIFAR-10 (bits/dim), the paper's model.
 
-Reproduces Salimans et al. (2017), "PixelCNN++: Improving the PixelCNN with
+Paper row: Salimans et al. (2017), "PixelCNN++: Improving the PixelCNN with
 Discretized Logistic Mixture Likelihood and Other Modifications", Table 1
-(CIFAR-10 test NLL in bits per sub-pixel): PixelCNN++ 2.92 (re-checked against
-the paperswithcode listing of the paper's result; the PDF could not be opened
-here). Model: 3 resolutions (32, 16, 8) of 5 gated ResNet layers in each of
-the 6 blocks (up and down), dropout 0.5, a 10-component discretized logistic
-mixture with RGB coupling, weight normalization. Filters: 160, the default of
-the authors' released code (openai/pixel-cnn, `--nr_filters 160`,
-`--nr_logistic_mix 10`) with which 2.92 was obtained, rather than the 192
-feature maps the paper's text mentions. Optimizer as the released train.py:
-Adam 1e-3, lr * 0.999995 per update, Polyak averaging 0.9995 (EMA). Not the
-same: no data-dependent init of weight norm; one batch of 16 here where the
-authors ran 16 per GPU on 8 GPUs.
+(CIFAR-10 test NLL in bits per sub-pixel), row "PixelCNN++" (paper value:
+experiments/PAPER_NUMBERS.md). Model: 3 resolutions (32, 16, 8) of 5 gated
+ResNet layers in each of the 6 blocks (up and down), dropout 0.5, a
+10-component discretized logistic mixture with RGB coupling, weight
+normalization. Filters: 160, the default of the authors' released code
+(openai/pixel-cnn, `--nr_filters 160`, `--nr_logistic_mix 10`), rather than
+the 192 feature maps the paper's text mentions. Optimizer as the released
+train.py: Adam 1e-3, lr * 0.999995 per update, Polyak averaging 0.9995 (EMA).
+Not the same: no data-dependent init of weight norm; one batch of 16 here
+where the authors ran 16 per GPU on 8 GPUs.
 
-The dataset is the standard TFDS `cifar10` (8-bit RGB, 50k train / 10k test;
-5k of train held out for validation), prepared in the data dir on a machine
-that has it (`tfds build cifar10 --data_dir=...`); it cannot be fetched here.
+Data as `pixelcnn_cifar10.py` (TFDS `cifar10` prepared in the data dir).
 
   python -m ar_jax.main --config=experiments/configs/pixelcnn_pp_cifar10.py \
       --workdir=runs/pixelcnn_pp_cifar10
 
-Variants: `:cpu` is a small model (32 filters, 1 ResNet layer per block, 2
-resolutions, 5 mixture components, no dropout) for a short CPU run; `:smoke`
-is a few steps of a tiny one (the tests run it on a locally built stand-in of
-`cifar10`). Neither is comparable with the paper's number.
+`:cpu`: a small model (32 filters, 1 ResNet layer per block, 2 resolutions,
+5 mixture components, no dropout), 2,000 steps; not comparable with the
+paper's row.
 """
 
 import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg, configs.IMAGE_VARIANTS)
-  c = configs.cifar10_protocol(
+  variant = common.parse_arg(arg)
+  c = common.cifar10_protocol(
       configs.default_config(), batch_size=16, num_steps=1_000_000, log_every_steps=500,
       eval_every_steps=10_000, eval_batch_size=100)
 
@@ -48,7 +46,7 @@ def get_config(arg=None):
   c.optim.decay_steps = 1
   c.optim.ema_decay = 0.9995
 
-  if variant in ("cpu", "smoke"):
+  if variant == "cpu":
     c.model.hparams.update(num_filters=32, num_resnet=1, num_levels=2, num_mixtures=5,
                            dropout=0.0)
     c.optim.schedule = "constant"
@@ -56,12 +54,4 @@ def get_config(arg=None):
     c.train.num_steps = 2000
     c.train.checkpoint_every_steps = c.eval.every_steps = 1000
     c.eval.num_samples = 4
-  if variant == "smoke":
-    c.model.hparams.update(num_filters=4, num_mixtures=2)
-    c.train.batch_size = 4
-    c.train.num_steps = 2
-    c.train.log_every_steps = 1
-    c.train.checkpoint_every_steps = c.eval.every_steps = 2
-    c.eval.batch_size = 8
-    c.eval.num_samples = 2
   return c

@@ -1,29 +1,28 @@
 r"""PixelCNN++ on 8-bit MNIST (bits/dim).
 
-No paper row: Salimans et al. (2017) report CIFAR-10 only (2.92 bits/dim,
-Table 1; see pixelcnn_pp_cifar10.py). The full config is the paper's CIFAR-10
-model (160 filters, 3 resolutions of 5 ResNet layers, dropout 0.5, 10
-mixture components over the 256 levels of one channel) on 28x28x1 8-bit
-MNIST (50k/10k/10k), Adam 1e-3 with the released code's decay and Polyak
+No paper row: Salimans et al. (2017) report CIFAR-10 only
+(`pixelcnn_pp_cifar10.py`). The full config is the paper's CIFAR-10 model
+(160 filters, 3 resolutions of 5 ResNet layers, dropout 0.5, 10 mixture
+components over the 256 levels of one channel) on 28x28x1 8-bit MNIST
+(50k/10k/10k), Adam 1e-3 with the released code's decay and Polyak
 averaging. Odd sizes on the way down (28 -> 14 -> 7) need nothing special.
 
   ar-jax prepare mnist_8bit   # once
   python -m ar_jax.main --config=experiments/configs/pixelcnn_pp_mnist_8bit.py \
       --workdir=runs/pixelcnn_pp_mnist_8bit
 
-`:cpu`: a small model for a short run on 2 shared CPU cores (16 filters, 1
-ResNet layer per block, 2 resolutions, 5 mixture components, no dropout,
-batch 16, cosine decay over 300 steps, validation on its first 500 and the
-test NLL on the first 2000 test images, to keep evaluation within the short
-run's budget); about 4 minutes on 2 CPU cores; its README row states budget
-and wall time.
+`:cpu`: a small model (16 filters, 1 ResNet layer per block, 2 resolutions,
+5 mixture components, no dropout), batch 16, cosine decay over 300 steps;
+validation on the first 500 and the test NLL on the first 2,000 test images.
 """
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
+  variant = common.parse_arg(arg)
   # The paper's model, optimizer and schedule, from the CIFAR-10 config.
   c = configs.load_sibling(__file__, "pixelcnn_pp_cifar10.py")
   c.data.name = "mnist_8bit"

@@ -1,23 +1,20 @@
 r"""Decoder-only Transformer on binarized MNIST, ImageGPT-style (raster order).
 
-The 28x28x1 binary image is one sequence of 784 pixels in raster order
-(Chen et al. 2020, "Generative Pretraining from Pixels", do the same on
-quantized colour images); each pixel is predicted from all earlier pixels by
-causal self-attention (`ar_jax.models.transformer`). There is no paper row
-for this exact model on binarized MNIST: it is an extra row of our
-binarized-MNIST table, next to MADE/NADE/PixelCNN under the same protocol
+The 28x28x1 binary image is one sequence of 784 pixels in raster order (as
+Chen et al. 2020, "Generative Pretraining from Pixels", do on quantized
+colour images); each pixel is predicted from all earlier pixels by causal
+self-attention (`ar_jax.models.transformer`). No paper row: an extra row of
+the binarized-MNIST table, under the same protocol as MADE/NADE/PixelCNN
 (fixed binarization, 50k/10k/10k, test NLL in nats).
 
-Full run (8 layers, 8 heads, width 256; early stopping on validation NLL;
-needs an accelerator: the attention is over 784 positions):
+Full run (8 layers, 8 heads, width 256, early stopping on validation NLL;
+attention over 784 positions: an accelerator run):
 
   python -m ar_jax.main --config=experiments/configs/transformer_mnist.py \
       --workdir=runs/transformer_mnist
 
-CPU variant (2 layers, 1 head, width 32, batch 8, 300 steps; a short cosine-annealed
-run with one evaluation at the end; measured once on the 2-core CPU shared
-with ~10 other jobs: test NLL 143.72 nats, 49 min wall, a toy budget of
-300 steps, experiments/results/binarized_mnist/transformer_cpu.json):
+`:cpu`: 2 layers, 1 head, width 32, batch 8, 300 steps with cosine decay and
+one evaluation at the end:
 
   python -m ar_jax.main --config=experiments/configs/transformer_mnist.py:cpu \
       --workdir=runs/transformer_mnist_cpu
@@ -29,10 +26,12 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.binarized_mnist_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.binarized_mnist_protocol(configs.default_config())
 
   c.model.name = "transformer"
   c.model.hparams = ml_collections.ConfigDict(dict(
@@ -58,7 +57,7 @@ def get_config(arg=None):
     # ~2.5k training steps: one head, a small batch, one evaluation at the end.
     c.model.hparams.update(num_layers=2, num_heads=1, width=32)
     c.train.batch_size = 8
-    configs.cpu_budget(c, num_steps=300, lr=3e-3)
+    common.cpu_budget(c, num_steps=300, lr=3e-3)
     c.eval.every_steps = c.train.num_steps
     c.eval.batch_size = 100  # [100, 1, 784, 784] attention logits: 246 MB.
     c.train.checkpoint_every_steps = c.train.num_steps

