@@ -270,7 +270,7 @@ def test_fashion_validation_is_the_end_of_train(fake_dir):
   x, y = got["image"], got["label"]
   assert x.shape == (20, 28, 28, 1) and y.tolist() == list(np.arange(20) % 10)
   # On the real data validation is train[50000:]; the alias is a TFDS slice.
-  aliases = specs.DATASETS["fashion_mnist"].split_aliases
+  aliases = data.DATASETS["fashion_mnist"].split_aliases
   assert aliases == {"validation": "train[50000:]"}
   np.testing.assert_array_equal(
       data.load_split("fashion_mnist", "train[15:]", data_dir=fake_dir)["image"], x[15:])
