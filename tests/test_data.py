@@ -23,31 +23,14 @@ from ar_jax.data import reading
 from ar_jax.data import sources
 from ar_jax.data import specs
 
+import data_testlib
+
 tfds = pytest.importorskip("tensorflow_datasets")
 
-_SIZES = {"train": 40, "validation": 13, "test": 10}
-_MEMBER = "mnist/data/mnist.pkl.gz"
-
-
-def _fake_mnist_splits(seed=0):
-  rng = np.random.default_rng(seed)
-  out = []
-  for n in _SIZES.values():
-    k = rng.integers(0, 256, size=(n, 784))
-    out.append(((k / 256).astype(np.float32), rng.integers(0, 10, n)))
-  return tuple(out)
-
-
-def _write_fake_wheel(path, payload=None):
-  """A zip holding mnist/data/mnist.pkl.gz; returns its PinnedArchive."""
-  payload = _fake_mnist_splits() if payload is None else payload
-  # Protocol 4 emits the same numpy globals as the real (Python 2) file.
-  blob = gzip.compress(pickle.dumps(payload, protocol=4))
-  with zipfile.ZipFile(path, "w") as zf:
-    zf.writestr(_MEMBER, blob)
-  return sources.PinnedArchive(
-      filename=os.path.basename(path), sha256=sources.sha256_of(str(path)),
-      members={_MEMBER: hashlib.sha256(blob).hexdigest()})
+_SIZES = data_testlib.SIZES
+_MEMBER = data_testlib.MEMBER
+_fake_mnist_splits = data_testlib.fake_mnist_splits
+_write_fake_wheel = data_testlib.write_fake_wheel
 
 
 def _idx(array):
