@@ -11,7 +11,6 @@ import os
 import pickle
 import shutil
 import subprocess
-import zipfile
 
 import jax
 import numpy as np

@@ -31,6 +31,7 @@ from ar_jax.data import registry
 from ar_jax.data import sources
 from ar_jax.data import specs
 from ar_jax.data import speech_build
+from ar_jax.data import text
 from ar_jax.data import text_builder
 from ar_jax.data import uci
 from ar_jax.data import uci_build
@@ -86,7 +87,7 @@ def is_prepared(name, *, data_dir=None):
     return os.path.exists(path)
   needed = ["dataset_info.json"]
   if name == "shakespeare_char":
-    needed.append(text_builder.text.VOCAB_FILE)  # Written last by its build.
+    needed.append(text.VOCAB_FILE)  # Written last by its build.
   return all(os.path.exists(os.path.join(path, f)) for f in needed)
 
 
