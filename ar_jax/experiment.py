@@ -63,7 +63,15 @@ class Experiment:
     return jax.random.fold_in(jax.random.key(self.config.seed), _STREAMS[stream])
 
   def batches(self, split, *, train):
-    """Train or eval batches of `split`, for this process."""
+    """Train or eval batches of `split`, for this process.
+
+    Opening the training data first verifies every split the run reads
+    (train, eval and test) against the checksums `prepare` recorded, so a
+    damaged file stops the run before its first step
+    (`ar_jax.data.DataIntegrityError`, naming the file and the fix).
+    """
+    d = self.config.data
+    pipeline.verify(d, (d.train_split, d.eval_split, d.test_split) if train else (split,))
     size = self.config.train.batch_size if train else self.config.eval.batch_size
     return pipeline.make_batches(
         self.config.data, split, batch_size=size, seed=self.config.seed,

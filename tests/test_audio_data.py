@@ -9,9 +9,11 @@ import pytest
 
 from ar_jax import audio
 from ar_jax.data import pipeline
+from ar_jax.data import prepare_lib
 from ar_jax.data import sources
 from ar_jax.data import specs
 from ar_jax.data import speech
+from ar_jax.data import speech_build
 from ar_jax.models import from_config
 
 
@@ -102,15 +104,15 @@ def test_prepare_and_load_a_tiny_stand_in(tmp_path, monkeypatch):
                      match=r"python -m ar_jax.data.prepare asterisk_speech"):
     speech.load_split(speech.NAME, "train", data_dir)
   pinned = sources.PinnedArchive(os.path.basename(deb), sources.sha256_of(deb), {})
-  monkeypatch.setattr(speech, "DEB", pinned)
+  monkeypatch.setattr(speech_build, "DEB", pinned)
   os.makedirs(os.path.join(data_dir, "downloads"))
   shutil.copy(deb, os.path.join(data_dir, "downloads"))
   rel = [os.path.join(("digits", "letters", "")[i % 3], f"c{i:02d}.wav") for i in range(17)]
   cut = [lengths[i] - lengths[i] % 80 for i in sorted(range(17), key=rel.__getitem__)]
   want = {s: sum(n for i, n in enumerate(cut) if speech.split_of(i) == s) for s in speech.SPLITS}
   monkeypatch.setattr(speech, "SPLITS", want)
-  speech.prepare(speech.NAME, data_dir)  # no apt: the pinned copy is in downloads/
-  clips = speech.read_clips(os.path.join(data_dir, "downloads", pinned.filename), pinned)
+  prepare_lib.prepare(speech.NAME, data_dir=data_dir)  # no apt: the pinned copy is in downloads/
+  clips = speech_build.read_clips(os.path.join(data_dir, "downloads", pinned.filename), pinned)
   assert len(clips) == 17 and not any(p.startswith("silence/") for p, _ in clips)
   seen = set()
   for split in ("train", "validation", "test"):

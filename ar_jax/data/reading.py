@@ -5,12 +5,17 @@
                                                      #  "label": int32 [N]}
 
 Names resolve in order: the synthetic sets (`ar_jax.data.synthetic`), the
-ar_jax registry (`DATASETS`), then any standard TFDS dataset already prepared
+ar_jax registry (`registry.DATASETS`), then any standard TFDS dataset already prepared
 (array_record) in the data dir, e.g. `cifar10`: its spec is read from the
 prepared copy's own `features.json` (images -> `image`, `ClassLabel`s with
 their class count; text and other non-numeric features are skipped).
 
 TFDS is imported on first use, so synthetic data never pays for it.
+
+`verify_prepared` checks the files of the splits a run will read against the
+checksums `prepare` recorded (`ar_jax.data.integrity`); a record that cannot
+be read raises `DataIntegrityError` naming the dataset, the file and the
+command that rebuilds it.
 
 Per-process sharding: process p of P gets the contiguous slice
 [p*n//P + min(p, n%P), ...) of the split, the first n%P processes holding one
@@ -18,6 +23,7 @@ extra example; this is what `tfds.split_for_jax_process` (even_splits without
 drop_remainder) gives, and the shards cover the split exactly once.
 """
 
+import contextlib
 import glob
 import importlib
 import os
@@ -25,6 +31,8 @@ import os
 import numpy as np
 
 from ar_jax.data import binarization
+from ar_jax.data import integrity
+from ar_jax.data import registry
 from ar_jax.data import specs
 from ar_jax.data import synthetic
 
@@ -54,8 +62,8 @@ def get_spec(name, *, data_dir=None):
   """
   if synthetic.is_synthetic(name):
     return synthetic.spec(name)
-  if name in specs.DATASETS:
-    return specs.DATASETS[name]
+  if name in registry.DATASETS:
+    return registry.DATASETS[name]
   return _tfds_spec(name, data_dir)[0]
 
 
@@ -81,8 +89,13 @@ def load_split(name, split, *, data_dir=None, process_index=0, process_count=1):
     process_index, process_count = 0, 1  # Read as a shard already.
   else:
     module, fn = spec.source.split(":")
-    arrays = getattr(importlib.import_module(module), fn)(
-        name, split, specs.resolve_data_dir(data_dir))
+    loader = getattr(importlib.import_module(module), fn)
+    data_dir = specs.resolve_data_dir(data_dir)
+    if spec.tfds_name and split in spec.splits:  # Reads ar_jax-built TFDS files.
+      with read_errors(name, specs.prepared_dir(spec, data_dir), data_dir, split):
+        arrays = loader(name, split, data_dir)
+    else:
+      arrays = loader(name, split, data_dir)
     if not isinstance(arrays, dict):  # A loader of the modelled array only.
       arrays = {spec.x: arrays}
   out = {}
@@ -97,18 +110,20 @@ def load_split(name, split, *, data_dir=None, process_index=0, process_count=1):
 
 def _tfds_source(spec, split, data_dir):
   """(random-access source, {feature: record key}) for a TFDS-backed spec."""
+  # TFDS is an optional heavy dependency (the `data` extra): imported on use.
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
-  if spec.name in specs.DATASETS:
-    from ar_jax.data import builders  # pylint: disable=import-outside-toplevel
+  if spec.name in registry.DATASETS:
     data_dir = specs.resolve_data_dir(data_dir)
     if split not in spec.splits and "[" not in split:
       raise ValueError(f"{spec.name!r} has splits {list(spec.splits)} (or TFDS "
                        f"slices like 'train[:1000]'), got {split!r}")
+    root = specs.prepared_dir(spec, data_dir)
     # Checked up front: TFDS would fail with a confusing file-format error.
-    if not builders.is_built(spec.tfds_name, data_dir):
+    if not os.path.exists(os.path.join(root, "dataset_info.json")):
       raise specs.not_prepared_error(spec.name, data_dir)
-    src = tfds.data_source(spec.tfds_name, data_dir=data_dir, download=False,
-                           split=spec.split_aliases.get(split, split))
+    with read_errors(spec.name, root, data_dir):
+      src = tfds.builder_from_directory(root).as_data_source(
+          split=spec.split_aliases.get(split, split))
     return src, {f.name: f.name for f in spec.features}
   _, builder, keys = _tfds_spec(spec.name, data_dir)
   try:
@@ -125,9 +140,12 @@ def _load_tfds(spec, split, data_dir, process_index, process_count):
   start, stop = shard_bounds(len(src), process_index, process_count)
   out = {f.name: np.empty((stop - start,) + tuple(f.shape), f.dtype)
          for f in spec.features}
+  root = (specs.prepared_dir(spec, data_dir) if spec.name in registry.DATASETS
+          else spec.name)
   for lo in range(start, stop, _CHUNK):
     hi = min(lo + _CHUNK, stop)
-    records = src.__getitems__(list(range(lo, hi)))  # bulk read: ~10x faster
+    with read_errors(spec.name, root, data_dir, split):
+      records = src.__getitems__(list(range(lo, hi)))  # bulk read: ~10x faster
     for f in spec.features:
       out[f.name][lo - start:hi - start] = np.stack(
           [np.asarray(r[keys[f.name]]) for r in records]).reshape(
@@ -148,6 +166,7 @@ def _prepared_dir(name, data_dir):
 
 def _tfds_spec(name, data_dir):
   """(spec, read-only builder, {feature: record key}) of a prepared TFDS set."""
+  # TFDS is an optional heavy dependency (the `data` extra): imported on use.
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   default_tfds = os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
   dirs = [data_dir] if data_dir else [specs.resolve_data_dir(None), default_tfds]
@@ -156,7 +175,7 @@ def _tfds_spec(name, data_dir):
   if path is None:
     raise specs.DatasetNotPreparedError(
         f"Dataset {name!r} is neither an ar_jax dataset "
-        f"({sorted(specs.DATASETS) + list(synthetic.NAMES)}) nor a prepared "
+        f"({sorted(registry.DATASETS) + list(synthetic.NAMES)}) nor a prepared "
         f"TFDS dataset (looked in {where}). ar_jax cannot download it; on a "
         f"machine with internet run `tfds build {name} --data_dir=DIR "
         f"--file_format=array_record` and copy DIR/{name} into {where[0]}.")
@@ -182,3 +201,59 @@ def _tfds_spec(name, data_dir):
       description=f"TFDS {builder.info.full_name} read from {path}",
       tfds_name=name)
   return spec, builder, keys
+
+
+def base_split(spec, split):
+  """The stored split a split expression reads: "train[:5]" -> "train"."""
+  return spec.split_aliases.get(split, split).split("[", 1)[0]
+
+
+@contextlib.contextmanager
+def read_errors(name, root, data_dir, split=None):
+  """Turns a failed read of prepared files into a `DataIntegrityError`."""
+  try:
+    yield
+  except (specs.DatasetNotPreparedError, integrity.DataIntegrityError):
+    raise
+  except Exception as e:  # pylint: disable=broad-except
+    files = sorted(glob.glob(os.path.join(root, f"*-{split}.*"))) if split else []
+    raise integrity.damaged(name, files[0] if len(files) == 1 else root, data_dir,
+                            f"cannot be read ({type(e).__name__}: {e})") from e
+
+
+def verify_prepared(name, splits=None, *, data_dir=None):
+  """Checks that the prepared files of `splits` of `name` are intact.
+
+  Files are checked against the checksums `prepare` recorded. A prepared
+  dir without them (built before checksums were recorded) is checked by
+  reading every record of the splits, which array_record verifies chunk by
+  chunk. Synthetic sets and standard TFDS sets (not built by ar_jax) have
+  nothing to check.
+
+  Args:
+    name: as in `get_spec`.
+    splits: split names or slices ("train", "train[:1000]"); None = all.
+    data_dir: defaults to `$AR_JAX_DATA_DIR` or `~/.cache/ar_jax/data`.
+  Raises:
+    DatasetNotPreparedError: not prepared; the message gives the command.
+    DataIntegrityError: a file is damaged; the message names it and the fix.
+  """
+  spec = registry.DATASETS.get(name)
+  if spec is None:
+    return
+  data_dir = specs.resolve_data_dir(data_dir)
+  splits = list(spec.splits) if splits is None else list(splits)
+  if not spec.tfds_name:  # A table that checks its own pinned content.
+    module = importlib.import_module(spec.source.split(":")[0])
+    module.verify_prepared(name, splits, data_dir=data_dir)
+    return
+  root = specs.prepared_dir(spec, data_dir)
+  if not os.path.exists(os.path.join(root, "dataset_info.json")):
+    raise specs.not_prepared_error(name, data_dir)
+  manifest = integrity.read_manifest(root)
+  base = sorted({base_split(spec, s) for s in splits})
+  if manifest is not None:
+    integrity.check_files(root, name, manifest, base, data_dir)
+    return
+  for split in base:
+    load_split(name, split, data_dir=data_dir)

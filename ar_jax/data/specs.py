@@ -1,4 +1,7 @@
-"""Dataset registry: what each dataset holds, declared without importing TFDS.
+"""What a dataset holds (`DatasetSpec`, `Feature`), declared without any data.
+
+The registered datasets are in `ar_jax.data.registry`; this module imports
+none of them.
 
 A `DatasetSpec` lists the dataset's features (name, dtype, per-example shape,
 `num_classes` for discrete values or `value_range` for real ones), which
@@ -22,19 +25,20 @@ trainer draws it per step (`config.data.binarization`).
 Sources: "tfds" (a TFDS builder in the data dir, `tfds_name`), "synthetic"
 (`ar_jax.data.synthetic`, sized by its name), or a loader
 "module:function" with signature `f(name, split, data_dir)` returning
-`{feature: array}` (or just the `x` array) for datasets that are not TFDS
-builders (the UCI tables); its module also has `prepare(name, data_dir=...)`
-and `is_prepared(name, data_dir=...)`.
+`{feature: array}` (or just the `x` array) for datasets that need their own
+reader (text and audio streams, the UCI tables). A loader-backed spec with a
+`tfds_name` is stored as TFDS files in `prepared_dir`; one without is a
+table whose module checks its own pinned content (`verify_prepared`).
 """
 
 import dataclasses
-import importlib.util
 import os
 
 import numpy as np
 
 ENV_DATA_DIR = "AR_JAX_DATA_DIR"
 PREPARE_COMMAND = "python -m ar_jax.data.prepare"
+TFDS_VERSION = "1.0.0"  # Version of every TFDS dataset ar_jax builds.
 PREPROCESSING = ("fixed", "threshold", "none")  # How a stored x was made.
 KINDS = ("examples", "stream")
 
@@ -83,7 +87,8 @@ class DatasetSpec:
     kind: "examples" or "stream" (module docstring).
     preprocessing: how the stored x was made: "fixed", "threshold", "none".
     source: "tfds", "synthetic" or a loader "module:function".
-    tfds_name: the TFDS builder holding the stored data (source "tfds").
+    tfds_name: the TFDS dataset holding the stored data (source "tfds", or a
+      loader that reads TFDS files); "" for data stored otherwise.
     split_aliases: split name -> TFDS split expression (e.g. a slice of train).
   """
   name: str
@@ -122,103 +127,6 @@ def image_features(num_classes, shape=(28, 28, 1), num_labels=10):
           Feature("label", "int32", (), num_classes=num_labels))
 
 
-_MNIST_SPLITS = {"train": 50000, "validation": 10000, "test": 10000}
-# Fashion-MNIST ships 60k/10k; "validation" is the LAST 10k of the official
-# train split, so it overlaps "train". Hold it out with split="train[:50000]".
-_FASHION_SPLITS = {"train": 60000, "validation": 10000, "test": 10000}
-_FASHION_ALIASES = {"validation": "train[50000:]"}
-_NOT_COMPARABLE = (
-    "NLLs under fixed, dynamic and threshold binarization are different "
-    "benchmarks and must not be compared with each other.")
-
-DATASETS = {
-    "binarized_mnist": DatasetSpec(
-        name="binarized_mnist", features=image_features(2),
-        splits=dict(_MNIST_SPLITS),
-        description=(
-            "MNIST 50k/10k/10k (Theano mnist.pkl.gz split), binarized ONCE: "
-            "pixel ~ Bernoulli(k/256) with numpy.random.default_rng([0, s]) "
-            "(PCG64), s = 0/1/2 for train/validation/test. " + _NOT_COMPARABLE),
-        preprocessing="fixed", tfds_name="ar_jax_binarized_mnist"),
-    "binarized_mnist_thresholded": DatasetSpec(
-        name="binarized_mnist_thresholded", features=image_features(2),
-        splits=dict(_MNIST_SPLITS),
-        description=(
-            "MNIST 50k/10k/10k thresholded: pixel = intensity >= 0.5 "
-            "(k >= 128), derived on load from mnist_8bit. " + _NOT_COMPARABLE),
-        preprocessing="threshold", tfds_name="ar_jax_mnist_8bit"),
-    "mnist_8bit": DatasetSpec(
-        name="mnist_8bit", features=image_features(256),
-        splits=dict(_MNIST_SPLITS),
-        description=(
-            "MNIST 50k/10k/10k, uint8 pixels k = round(256 * x), lossless. "
-            "Source for dynamic binarization (ar_jax.data.binarize)."),
-        tfds_name="ar_jax_mnist_8bit"),
-    "fashion_mnist": DatasetSpec(
-        name="fashion_mnist", features=image_features(256),
-        splits=dict(_FASHION_SPLITS),
-        description=(
-            "Fashion-MNIST (Zalando, MIT) 60k/10k, uint8 0..255. 'validation' "
-            "is train[50000:] (a subset of train); use split='train[:50000]' "
-            "to hold it out."),
-        tfds_name="ar_jax_fashion_mnist", split_aliases=dict(_FASHION_ALIASES)),
-    "binarized_fashion_mnist": DatasetSpec(
-        name="binarized_fashion_mnist", features=image_features(2),
-        splits=dict(_FASHION_SPLITS),
-        description=(
-            "Fashion-MNIST binarized ONCE: pixel ~ Bernoulli(k/256) with "
-            "numpy.random.default_rng([0, s]), s = 0/2 for train/test; "
-            "'validation' is train[50000:]. " + _NOT_COMPARABLE),
-        preprocessing="fixed", tfds_name="ar_jax_binarized_fashion_mnist",
-        split_aliases=dict(_FASHION_ALIASES)),
-}
-
-
-def real_vector_spec(name, num_dims, splits, description, loader):
-  """A real-valued vector dataset: one float32 feature `x` of shape (D,).
-
-  Real-valued data take preprocessing "none" (identity); any standardization
-  belongs to the loader, which is documented with the dataset.
-  """
-  return DatasetSpec(
-      name=name, features=(Feature("x", "float32", (int(num_dims),)),),
-      splits=dict(splits), description=description, x="x",
-      preprocessing="none", source=loader)
-
-
-def _register_uci():
-  """Ionosphere and Boston housing, once `ar_jax/data/uci.py` (wp-uci) exists.
-
-  It provides `DATASETS = {name: UciSpec}` (with `num_dims`, `splits`,
-  `description`), `load_split(name, split, data_dir) -> float32 [N, D]`
-  (splits `fold{k}_train|validation|test`, and train/validation/test =
-  fold 0), `prepare(name, data_dir=...)` and `is_prepared(name, data_dir=...)`.
-  Each table is then one real-valued spec; the trainer is not touched.
-  """
-  if importlib.util.find_spec("ar_jax.data.uci") is None:
-    return  # Not merged yet: the two names are simply not registered.
-  from ar_jax.data import uci  # pylint: disable=import-outside-toplevel
-  for name, u in uci.DATASETS.items():
-    DATASETS[name] = real_vector_spec(name, u.num_dims, u.splits, u.description,
-                                      loader="ar_jax.data.uci:load_split")
-
-
-_register_uci()
-
-
-def _register_module_datasets():
-  """Datasets defined in their own modules: `shakespeare_char`
-  (`ar_jax.data.shakespeare`) and `asterisk_speech` (`ar_jax.data.speech`).
-  Imported here, once DATASETS exists, to avoid an import cycle."""
-  # pylint: disable=import-outside-toplevel
-  from ar_jax.data import shakespeare, speech
-  for module in (shakespeare, speech):
-    DATASETS[module.NAME] = module.spec()
-
-
-_register_module_datasets()
-
-
 def default_data_dir():
   """`$AR_JAX_DATA_DIR`, else `~/.cache/ar_jax/data`."""
   return os.environ.get(ENV_DATA_DIR) or os.path.join(
@@ -229,11 +137,21 @@ def resolve_data_dir(data_dir):
   return os.path.abspath(os.path.expanduser(data_dir or default_data_dir()))
 
 
+def prepared_dir(spec, data_dir):
+  """`<data_dir>/<tfds_name>/<version>`: where ar_jax builds `spec`'s TFDS files."""
+  return os.path.join(resolve_data_dir(data_dir), spec.tfds_name, TFDS_VERSION)
+
+
+def prepare_command(name, data_dir, *, force=False):
+  """The shell command that prepares (or with `force`, rebuilds) `name`."""
+  flag = "" if data_dir == resolve_data_dir(None) else f" --data_dir={data_dir}"
+  return f"{PREPARE_COMMAND} {name}{' --force' if force else ''}{flag}"
+
+
 def not_prepared_error(name, data_dir, detail=""):
   """The error for a dataset that is not in `data_dir`, with the fix."""
-  flag = "" if data_dir == resolve_data_dir(None) else f" --data_dir={data_dir}"
   msg = (f"Dataset {name!r} is not prepared in {data_dir}. Prepare it with:\n"
-         f"  {PREPARE_COMMAND} {name}{flag}")
+         f"  {prepare_command(name, data_dir)}")
   if detail:
     msg += f"\n({detail})"
   return DatasetNotPreparedError(msg)

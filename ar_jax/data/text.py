@@ -148,9 +148,9 @@ class Vocabulary:
     return cls(json.loads(blob)["chars"])
 
 
-# Text datasets: registry name -> module whose `dataset_dir(name, data_dir)`
-# is where the vocabulary is stored.
-TEXT_DATASETS = {"shakespeare_char": "ar_jax.data.shakespeare"}
+# Text datasets: registry name -> the TFDS dataset whose prepared dir holds
+# the vocabulary.
+TEXT_DATASETS = {"shakespeare_char": "ar_jax_shakespeare_char"}
 
 
 def is_text_dataset(name):
@@ -162,9 +162,8 @@ def vocabulary_path(name, data_dir=None):
   if not is_text_dataset(name):
     raise ValueError(f"dataset {name!r} is not a text dataset (no character "
                      f"vocabulary); text datasets: {sorted(TEXT_DATASETS)}")
-  import importlib  # pylint: disable=import-outside-toplevel
-  module = importlib.import_module(TEXT_DATASETS[name])
-  return os.path.join(module.dataset_dir(specs.resolve_data_dir(data_dir)), VOCAB_FILE)
+  return os.path.join(specs.resolve_data_dir(data_dir), TEXT_DATASETS[name],
+                      specs.TFDS_VERSION, VOCAB_FILE)
 
 
 def load_vocabulary(name="shakespeare_char", data_dir=None):

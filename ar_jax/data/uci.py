@@ -4,10 +4,11 @@ Source: the Debian package r-cran-mlbench 2.1-3-1 (GPL-2; the data are the
 UCI Machine Learning Repository's), fetched with `apt-get download` into
 `<data_dir>/downloads/` and never installed. The package and the two `.rda`
 members are sha256-pinned; the members are read with `ar_jax.data.rda`
-(no R, no pandas), and the parsed matrix is pinned too.
+(no R, no pandas), and the parsed matrix is pinned too: every load checks
+it, so the cache needs no separate checksum manifest.
 
+    python -m ar_jax.data.prepare ionosphere  # once; fetches and verifies
     from ar_jax.data import uci
-    uci.prepare("ionosphere")                 # once; fetches and verifies
     splits = uci.load_folds("ionosphere")     # offline from then on
     splits["fold3_train"].shape               # float32 [280, 32]
 
@@ -30,33 +31,21 @@ what could be confirmed):
 
 The number to report is the test log-likelihood per example in nats,
 averaged over the 10 folds (experiments/reproduce_uci.py).
+
+This module is the read side (specs, folds, `load_split`); fetching, parsing
+and caching are in `ar_jax.data.uci_build`.
 """
 
 import dataclasses
+import hashlib
 import os
-import shutil
-import subprocess
-import tempfile
 
 import numpy as np
 
-from ar_jax.data import rda
-from ar_jax.data import sources
+from ar_jax.data import integrity
 from ar_jax.data import specs
 
-_RDA_DIR = "usr/lib/R/site-library/mlbench/data/"
-MLBENCH_DEB = sources.PinnedArchive(
-    filename="r-cran-mlbench_2.1-3-1_amd64.deb",
-    # Measured on bookworm with `apt-get download` (1,049,188 bytes).
-    sha256="2f1127f7b5e7d08703b13b52ef1976a0c355a7660d6ac575e29b87b13921bc06",
-    members={
-        _RDA_DIR + "Ionosphere.rda":
-            "1e72974db40749e025434dbb45c815c826d3cce7c1b324fd07ee89aee44e08b7",
-        _RDA_DIR + "BostonHousing.rda":
-            "ba0ed85a4af37d0b89ae8742b25d8a0c79b1c132c3e25f6a413639ddbba49e1b",
-    })
-MLBENCH_APT_PACKAGE = "r-cran-mlbench=2.1-3-1"
-
+RDA_DIR = "usr/lib/R/site-library/mlbench/data/"
 NUM_FOLDS = 10
 FOLD_SEED = 0
 CORRELATION_THRESHOLD = 0.98
@@ -107,7 +96,7 @@ class UciSpec:
 
 DATASETS = {
     "ionosphere": UciSpec(
-        name="ionosphere", member=_RDA_DIR + "Ionosphere.rda",
+        name="ionosphere", member=RDA_DIR + "Ionosphere.rda",
         r_object="Ionosphere", num_examples=351, num_dims=32,
         columns=tuple(f"V{i}" for i in range(3, 35)),
         dropped={"V1": "discrete (binary factor)",
@@ -120,7 +109,7 @@ DATASETS = {
             "folds, 80/10/10 train/validation/test, standardized with the "
             "fold's train statistics (RNADE, Uria et al. 2013).")),
     "boston": UciSpec(
-        name="boston", member=_RDA_DIR + "BostonHousing.rda",
+        name="boston", member=RDA_DIR + "BostonHousing.rda",
         r_object="BostonHousing", num_examples=506, num_dims=11,
         columns=("crim", "zn", "indus", "nox", "rm", "age", "dis", "ptratio",
                  "b", "lstat", "medv"),
@@ -151,133 +140,18 @@ def get_spec(name):
     raise KeyError(f"unknown UCI data set {name!r}; known: {sorted(DATASETS)}") from None
 
 
-# --- Fetching and reading --------------------------------------------------
-
-def _apt_download(tmp):
-  return sources.apt_download(MLBENCH_APT_PACKAGE, tmp, (
-      "Ionosphere and Boston come from the Debian package r-cran-mlbench "
-      "(amd64). Without apt (or on another architecture), fetch "
-      f"{MLBENCH_DEB.filename} by hand (`apt-get download "
-      f"{MLBENCH_APT_PACKAGE}` on an amd64 Debian 12) and put it in the "
-      "downloads/ dir."))
+def content_sha(x_NxD):
+  return hashlib.sha256(np.ascontiguousarray(x_NxD, "<f8").tobytes()).hexdigest()
 
 
-def fetch_mlbench_deb(downloads_dir, *, allow_fetch=True):
-  """Verified path of the r-cran-mlbench .deb; a bad copy is fetched again."""
-  # sources._fetch: verify a kept copy, re-fetch a bad one, as for the images.
-  fetch = sources._fetch  # pylint: disable=protected-access
-  return fetch(MLBENCH_DEB, downloads_dir, _apt_download, allow_fetch)
-
-
-def read_members(deb_path, archive=None):
-  """{member path: bytes} of the pinned .rda files, each sha256-verified."""
-  archive = archive or MLBENCH_DEB
-  sources.verify(deb_path, archive.sha256, deb_path)
-  if shutil.which("dpkg-deb") is None:
-    raise RuntimeError("dpkg-deb not found: it is needed to open the "
-                       "r-cran-mlbench .deb (apt-get install dpkg).")
-  blobs = {}
-  with tempfile.TemporaryDirectory() as tmp:
-    proc = subprocess.run(["dpkg-deb", "-x", deb_path, tmp],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-      raise RuntimeError(f"dpkg-deb -x {deb_path} failed: {proc.stderr}")
-    for member, sha in archive.members.items():
-      with open(os.path.join(tmp, member), "rb") as f:
-        blobs[member] = f.read()
-      sources.verify(blobs[member], sha, f"{member} in {deb_path}")
-  return blobs
-
-
-def select_columns(frame, spec):
-  """The spec's kept columns of a parsed data.frame as float64 [N, D].
-
-  Checks that the discrete/continuous split the spec declares is what the
-  data shows, so a different upstream file cannot silently change the model.
-  """
-  for col in spec.columns:
-    values = frame[col]
-    if isinstance(values, rda.Factor) or values.dtype != np.float64:
-      raise ValueError(f"{spec.name}: column {col!r} is not a double column")
-    if np.all(values == np.round(values)):
-      raise ValueError(f"{spec.name}: kept column {col!r} is integer-valued")
-  for col in spec.dropped:
-    values = frame[col]
-    if not (isinstance(values, rda.Factor) or np.all(values == np.round(values))):
-      raise ValueError(f"{spec.name}: dropped column {col!r} is not discrete")
-  if set(frame) != set(spec.columns) | set(spec.dropped):
-    raise ValueError(f"{spec.name}: columns {sorted(frame)} differ from the "
-                     f"spec's {sorted(set(spec.columns) | set(spec.dropped))}")
-  return np.stack([frame[c] for c in spec.columns], axis=1)
-
-
-def correlated_columns(x_NxD, threshold=CORRELATION_THRESHOLD):
-  """Indices to drop: the later column of each pair with Pearson r > threshold.
-
-  Greedy in column order: a column already dropped does not cause others
-  to be dropped.
-  """
-  r_DxD = np.corrcoef(x_NxD, rowvar=False)
-  drop = []
-  for j in range(x_NxD.shape[1]):
-    kept_before = [i for i in range(j) if i not in drop]
-    if any(r_DxD[i, j] > threshold for i in kept_before):
-      drop.append(j)
-  return drop
-
-
-def _content_sha(x_NxD):
-  return sources.sha256_of(np.ascontiguousarray(x_NxD, "<f8").tobytes())
-
-
-def _cache_path(name, data_dir):
+def cache_path(name, data_dir):
   return os.path.join(data_dir, CACHE_DIR, f"{name}.npz")
 
 
 def is_prepared(name, *, data_dir=None):
   """True if `prepare(name)` has written its cache in `data_dir`."""
   get_spec(name)
-  return os.path.exists(_cache_path(name, specs.resolve_data_dir(data_dir)))
-
-
-def prepare(name, data_dir=None):
-  """Fetches and verifies the .deb, parses, checks and caches `name`.
-
-  Writes `<data_dir>/uci/<name>.npz` (the kept attributes before
-  standardization, float64 [N, D], and their names); a no-op when present.
-
-  Returns:
-    The path of the cache file.
-  Raises:
-    sources.ChecksumError: the .deb, a member or the parsed matrix is not
-      the pinned one.
-    RuntimeError: apt-get / dpkg-deb could not fetch or open the package.
-  """
-  spec = get_spec(name)
-  data_dir = specs.resolve_data_dir(data_dir)
-  path = _cache_path(name, data_dir)
-  if os.path.exists(path):
-    return path
-  deb = fetch_mlbench_deb(os.path.join(data_dir, "downloads"))
-  blob = read_members(deb)[spec.member]
-  frame = rda.read_data_frames(blob)[spec.r_object]
-  x_NxD = select_columns(frame, spec)
-  if correlated_columns(x_NxD):
-    raise ValueError(f"{name}: columns {correlated_columns(x_NxD)} have r > "
-                     f"{CORRELATION_THRESHOLD}; the spec must drop them")
-  if x_NxD.shape != (spec.num_examples, spec.num_dims):
-    raise ValueError(f"{name}: parsed shape {x_NxD.shape}, expected "
-                     f"{(spec.num_examples, spec.num_dims)}")
-  got = _content_sha(x_NxD)
-  if got != spec.content_sha256:
-    raise sources.ChecksumError(
-        f"sha256 of the parsed {name} matrix is {got}, expected "
-        f"{spec.content_sha256}: the .rda reader or the data changed.")
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = path + ".tmp.npz"
-  np.savez(tmp, x=x_NxD, columns=np.array(spec.columns))
-  os.replace(tmp, path)  # atomic: a killed prepare leaves no half cache
-  return path
+  return os.path.exists(cache_path(name, specs.resolve_data_dir(data_dir)))
 
 
 # --- Folds -----------------------------------------------------------------
@@ -320,6 +194,36 @@ def make_folds(x_NxD, seed=FOLD_SEED):
   return out
 
 
+def _read_cache(name, path, data_dir):
+  """The cached [N, D] matrix, checked against the pinned content sha256."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      x_NxD = f["x"]
+  except Exception as e:  # pylint: disable=broad-except
+    raise integrity.damaged(name, path, data_dir,
+                            f"cannot be read ({type(e).__name__}: {e})") from e
+  got = content_sha(x_NxD)
+  if got != get_spec(name).content_sha256:
+    raise integrity.damaged(name, path, data_dir, f"content sha256 {got}, pinned "
+                            f"{get_spec(name).content_sha256}")
+  return x_NxD
+
+
+def verify_prepared(name, splits=None, *, data_dir=None):
+  """Checks the cache of `name` against its pinned content (all splits share it).
+
+  Raises:
+    DatasetNotPreparedError: not prepared; the message gives the command.
+    DataIntegrityError: the cache is damaged; the message gives the fix.
+  """
+  del splits
+  data_dir = specs.resolve_data_dir(data_dir)
+  path = cache_path(name, data_dir)
+  if not os.path.exists(path):
+    raise specs.not_prepared_error(name, data_dir, f"no {path}")
+  _read_cache(name, path, data_dir)
+
+
 def load_folds(name, data_dir=None):
   """All splits of a prepared UCI set, standardized per fold.
 
@@ -332,18 +236,14 @@ def load_folds(name, data_dir=None):
     (fold 0). Folds are fixed by `FOLD_SEED` (see the module docstring).
   Raises:
     DatasetNotPreparedError: not prepared; the message gives the command.
+    DataIntegrityError: the cache is damaged; the message gives the fix.
   """
-  spec = get_spec(name)
+  get_spec(name)
   data_dir = specs.resolve_data_dir(data_dir)
-  path = _cache_path(name, data_dir)
+  path = cache_path(name, data_dir)
   if not os.path.exists(path):
     raise specs.not_prepared_error(name, data_dir, f"no {path}")
-  with np.load(path, allow_pickle=False) as f:
-    x_NxD = f["x"]
-  if _content_sha(x_NxD) != spec.content_sha256:
-    raise sources.ChecksumError(
-        f"{path} does not hold the pinned {name} data; delete it and run "
-        f"`{specs.PREPARE_COMMAND} {name}` again.")
+  x_NxD = _read_cache(name, path, data_dir)
   return make_folds(x_NxD)
 
 
