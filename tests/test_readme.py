@@ -41,8 +41,10 @@ def _slug(heading):
 
 
 def _anchors(path):
+  """Heading anchors plus explicit `<a id="...">` anchors of a markdown file."""
   text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
-  return {_slug(h) for h in re.findall(r"^#+\s+(.*)$", text, flags=re.M)}
+  headings = {_slug(h) for h in re.findall(r"^#+\s+(.*)$", text, flags=re.M)}
+  return headings | set(re.findall(r'<a id="([^"]+)"></a>', text))
 
 
 def _relative_links(path):
