@@ -17,10 +17,9 @@ Everything is measured in ONE run on one machine, so the ratios compare:
    step runs (the table says which; at the small sizes both are shown, so
    the extrapolation can be checked against the real run).
 
-`--models` takes any registered model with `input_kind = "image"`. Model
-sizes: `MODEL_HPARAMS` below (the peer harness's configurations), else the
-model class's `benchmark_hparams` ClassVar (a model file can declare it), else
-the model's defaults; `--hparams '{"name": {...}}'` overrides. Timings on a
+`--models` takes the image models of `MODEL_HPARAMS` below (the peer
+harness's configurations, which size them; `QUICK_HPARAMS` for `--quick`);
+`--hparams '{"name": {...}}'` overrides. Timings on a
 shared machine are preliminary. Prints a table; JSON to `--out` (default
 benchmarks/results/image_models.json).
 """
@@ -63,17 +62,13 @@ QUICK_SIZES = (((3, 3, 1), 2), ((2, 2, 3), 256))
 
 
 def model_hparams(name, overrides, quick):
-  cls = models.get_class(name)
-  if getattr(cls, "input_kind", None) != "image":
-    raise ValueError(f"--models: {name!r} is not an image model (input_kind="
-                     f"{getattr(cls, 'input_kind', None)!r}); image models: "
-                     f"{[n for n in models.names() if models.get_class(n).input_kind == 'image']}")
+  if name not in MODEL_HPARAMS:
+    raise ValueError(f"--models: {name!r} is not an image model of this benchmark; image "
+                     f"models: {sorted(MODEL_HPARAMS)} (a new one needs a row in "
+                     "MODEL_HPARAMS and QUICK_HPARAMS)")
   if name in overrides:
     return dict(overrides[name])
-  table = QUICK_HPARAMS if quick else MODEL_HPARAMS
-  if name in table:
-    return dict(table[name])
-  return dict(getattr(cls, "quick_hparams" if quick else "benchmark_hparams", {}) or {})
+  return dict((QUICK_HPARAMS if quick else MODEL_HPARAMS)[name])
 
 
 def _compiled_flops(jitted, *args):

@@ -17,7 +17,6 @@
 """
 
 import contextlib
-import dataclasses
 import functools
 import importlib
 import itertools
@@ -31,27 +30,33 @@ import ar_jax
 from ar_jax import models
 from ar_jax import sampling
 
+import conformance_cases as conformance_table
+
 
 # ----------------------------------------------------------------- cases ----
 
-# The tiny input shape each `input_kind` is tested with.
-TINY_SHAPES = {"vector": (5,), "image": (2, 3, 1), "sequence": (5,)}
-
-
 def conformance_cases():
-  """(name, hparams, id) for every registered model and declared variant.
+  """(name, hparams, id) for every registered model and its variants.
 
-  Every entry of a model's `conformance_variants`, at the tiny shape of its
-  `input_kind`; for discrete models the first variant also with num_classes=3.
+  Every variant of the model's entry in `conformance_cases.MODELS`, at the
+  tiny shape of its kind; for models with a `num_classes` hyperparameter the
+  first variant also with num_classes=3. Raises for a registered model with
+  no entry, so that no model goes untested.
   """
+  missing = [name for name in models.names() if name not in conformance_table.MODELS]
+  if missing:
+    raise LookupError(
+        f"registered model(s) {missing} have no conformance cases: add an entry "
+        f"name: (kind, variants) to MODELS in tests/conformance_cases.py (kind one of "
+        f"{sorted(conformance_table.TINY_SHAPES)})")
   cases = []
   for name in models.names():
-    cls = models.get_class(name)
-    shape = TINY_SHAPES[cls.input_kind]
-    for i, variant in enumerate(cls.conformance_variants):
+    kind, variants = conformance_table.MODELS[name]
+    shape = conformance_table.TINY_SHAPES[kind]
+    for i, variant in enumerate(variants):
       hp = {"input_shape": shape, **variant}
       cases.append((name, hp, f"{name}-v{i}"))
-      if i == 0 and "num_classes" in {f.name for f in dataclasses.fields(cls)}:
+      if i == 0 and "num_classes" in models.hparam_names(name):
         cases.append((name, {**hp, "num_classes": 3}, f"{name}-v{i}-K3"))
   return cases
 

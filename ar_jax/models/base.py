@@ -175,13 +175,6 @@ def check_array_cond(name, cond, batch_size, *, build_hint, cond_classes=0, cond
 class ARModel(nn.Module):
   """Base class with the shared, model-independent parts of the contract."""
 
-  # "vector" [B, D], "image" [B, H, W, C] or "sequence" [B, T]: tells the
-  # conformance suite which tiny input shape to test with.
-  input_kind: ClassVar[str] = "vector"
-  # Hyperparameter variants the conformance suite tests (each a dict merged
-  # over the defaults; keep them tiny: the suite enumerates every input). The
-  # suite also runs the first variant with num_classes=3 for discrete models.
-  conformance_variants: ClassVar[tuple] = ({},)
   # True when the class implements `init_cache` and `cached_step` (the cache
   # protocol, see the module docstring); read it through `sampling.has_cache`.
   supports_cache: ClassVar[bool] = False

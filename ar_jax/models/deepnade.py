@@ -105,10 +105,6 @@ class DeepNADE(base.ARModel):
   ordering: Any = "natural"
   seed: int = 0
 
-  conformance_variants: ClassVar[tuple] = (
-      {"hidden_sizes": (8, 8), "ordering": "random", "seed": 3},
-      {"hidden_sizes": (8,), "num_orderings": 3},
-  )
 
   def __post_init__(self):
     name = type(self).__name__

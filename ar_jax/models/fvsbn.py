@@ -37,7 +37,6 @@ class FVSBN(base.ARModel):
   ordering: Any = "natural"
   seed: int = 0
 
-  conformance_variants = ({}, {"ordering": "random", "seed": 3})
 
   @property
   def distribution(self):

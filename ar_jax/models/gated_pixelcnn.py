@@ -69,12 +69,7 @@ class GatedPixelCNN(base.ARModel):
   cond_size: int = 0
   cond_map_shape: tuple = ()
 
-  input_kind: ClassVar[str] = "image"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 4, "head_channels": 4},
-      {"input_shape": (2, 2, 3), "num_layers": 1, "channels": 12, "head_channels": 12},
-  )
 
   def __post_init__(self):
     ci.check_image_shape(_NAME, self.input_shape)

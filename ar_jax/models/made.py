@@ -75,11 +75,6 @@ class MADE(base.ARModel):
   cond_classes: int = 0
   cond_size: int = 0
 
-  conformance_variants = (
-      {"hidden_sizes": (24, 24), "direct": True},
-      {"hidden_sizes": (24,), "num_masks": 3, "order_agnostic": True,
-       "connectivity_agnostic": True},
-  )
 
   def __post_init__(self):
     base.check_cond_counts("MADE", cond_classes=self.cond_classes, cond_size=self.cond_size)

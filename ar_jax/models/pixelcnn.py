@@ -57,12 +57,7 @@ class PixelCNN(base.ARModel):
   first_kernel: int = 7
   kernel_size: int = 3
 
-  input_kind: ClassVar[str] = "image"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      {"input_shape": (3, 3, 1), "num_blocks": 1, "residual_channels": 4, "head_channels": 4},
-      {"input_shape": (2, 2, 3), "num_blocks": 1, "residual_channels": 6, "head_channels": 6},
-  )
 
   def __post_init__(self):
     ci.check_image_shape("PixelCNN", self.input_shape)

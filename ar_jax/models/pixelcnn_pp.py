@@ -67,14 +67,7 @@ class PixelCNNPP(ARModel):
   dropout: float = 0.5
   weight_norm: bool = True
 
-  input_kind: ClassVar[str] = "image"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      {"input_shape": (3, 3, 1), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
-       "num_levels": 2, "num_mixtures": 2},
-      {"input_shape": (2, 2, 3), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
-       "num_levels": 2, "num_mixtures": 2},
-  )
 
   # ---- static structure ----
   @property

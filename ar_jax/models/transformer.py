@@ -109,14 +109,6 @@ class Transformer(base.ARModel):
   dropout: float = 0.0
   use_bias: bool = False
 
-  input_kind: ClassVar[str] = "sequence"
-  conformance_variants: ClassVar[tuple] = (
-      {"num_layers": 1, "num_heads": 2, "width": 8},
-      # ImageGPT-style: a 2x3x1 binary image flattened in raster order, with
-      # the other options (two blocks, so the cache threads layers).
-      {"input_shape": (2, 3, 1), "num_layers": 2, "num_heads": 2, "width": 8,
-       "positions": "sinusoidal", "tie_weights": False, "use_bias": True, "dropout": 0.1},
-  )
   supports_cache: ClassVar[bool] = True
 
   @property

@@ -87,15 +87,7 @@ class WaveNet(base.ARModel):
   local_hop: int = 1
   local_upsample: str = "repeat"
 
-  input_kind: ClassVar[str] = "sequence"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      dict(num_classes=4, num_stacks=2, layers_per_stack=2, residual_channels=4,
-           gate_channels=4, skip_channels=6),
-      dict(num_classes=4, output="logistic", num_mixtures=2, num_stacks=1,
-           layers_per_stack=2, kernel_size=3, input_kernel_size=3, residual_channels=4,
-           gate_channels=4, skip_channels=6),
-  )
 
   def __post_init__(self):
     counts = dict(num_stacks=1, layers_per_stack=1, kernel_size=1, input_kernel_size=1,
