@@ -34,6 +34,7 @@ import jax.numpy as jnp
 from ar_jax import distributions
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 from ar_jax.nn import dropout as dropout_lib
 
 CELLS = {"rnn": 1, "gru": 3, "lstm": 4}  # cell -> gates G
@@ -85,14 +86,16 @@ class CharRNN(base.ARModel):
   def distribution(self):
     return distributions.for_classes(self.num_classes)
 
+  def __post_init__(self):
+    checks.check_input_shape(self, "(T,)", rank=1)
+    checks.check_int(self, "num_classes", low=2)
+    checks.check_choice(self, "cell", sorted(CELLS))
+    for key in ("hidden_size", "num_layers", "embed_size"):
+      checks.check_int(self, key)
+    checks.check_rate(self, "dropout")
+    super().__post_init__()
+
   def setup(self):
-    if self.cell not in CELLS:
-      raise ValueError(f"CharRNN: cell={self.cell!r}; expected one of {sorted(CELLS)}")
-    if len(self.input_shape) != 1:
-      raise ValueError(f"CharRNN models sequences: input_shape must be (T,), got "
-                       f"{self.input_shape}")
-    if not 0.0 <= self.dropout < 1.0:
-      raise ValueError(f"CharRNN: dropout={self.dropout} must be in [0, 1)")
     g, h = CELLS[self.cell], self.hidden_size
     self.embed = self.param("embed", nn.initializers.normal(1.0),
                             (self.num_classes, self.embed_size))

@@ -33,11 +33,11 @@ from typing import Any, ClassVar
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ar_jax import distributions
 from ar_jax import masks
 from ar_jax.models import base
+from ar_jax.models import checks
 
 
 def sample_observed(key, batch_size, num_dims):
@@ -107,30 +107,12 @@ class DeepNADE(base.ARModel):
 
 
   def __post_init__(self):
-    name = type(self).__name__
-    object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
-    sizes = self.hidden_sizes
-    if isinstance(sizes, (int, np.integer)):
-      raise ValueError(f"{name}: hidden_sizes must be a sequence of ints >= 1, got {sizes!r}")
-    sizes = tuple(sizes)
-    if not sizes or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
-                        for h in sizes):
-      raise ValueError(f"{name}: hidden_sizes must be a non-empty sequence of ints >= 1, "
-                       f"got {self.hidden_sizes!r}")
-    object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in sizes))
-    m = self.num_orderings
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-      raise ValueError(f"{name}: num_orderings must be an int >= 1, got {m!r}")
-    if self.num_dims < 1:
-      raise ValueError(f"{name}: input_shape must have at least one element, "
-                       f"got {self.input_shape}")
-    try:
-      order = masks.get_ordering(self.ordering, self.num_dims, seed=self.seed)
-    except ValueError as e:
-      raise ValueError(f"{name}: bad ordering: {e}") from None
-    if not isinstance(self.ordering, str):
-      # A tuple keeps the module hashable (it is a static jit argument).
-      object.__setattr__(self, "ordering", tuple(int(d) for d in order))
+    checks.check_input_shape(self)
+    checks.check_int(self, "num_classes", low=2)
+    object.__setattr__(self, "hidden_sizes",
+                       checks.check_int_sequence(self, "hidden_sizes", non_empty=True))
+    checks.check_int(self, "num_orderings")
+    object.__setattr__(self, "ordering", checks.check_ordering(self))
     super().__post_init__()
 
   @property

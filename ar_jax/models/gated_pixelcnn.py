@@ -36,6 +36,7 @@ from ar_jax import distributions
 from ar_jax import masks
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 from ar_jax.models import conv_image as ci
 
 _NAME = "GatedPixelCNN"
@@ -72,21 +73,18 @@ class GatedPixelCNN(base.ARModel):
   supports_cache: ClassVar[bool] = True
 
   def __post_init__(self):
-    ci.check_image_shape(_NAME, self.input_shape)
-    ci.check_groups(_NAME, int(self.input_shape[-1]), channels=self.channels,
-                    head_channels=self.head_channels)
-    if not isinstance(self.num_layers, int) or self.num_layers < 0:
-      raise ValueError(f"{_NAME}: num_layers must be an int >= 0, got {self.num_layers!r}")
-    base.check_cond_counts(_NAME, cond_classes=self.cond_classes, cond_size=self.cond_size)
+    checks.check_input_shape(self, "(H, W, C)", rank=3)
+    checks.check_int(self, "num_classes", low=2)
+    checks.check_channel_groups(self, "channels", "head_channels")
+    checks.check_int(self, "num_layers", low=0)
+    for key in ("cond_classes", "cond_size"):
+      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
     shape = tuple(self.cond_map_shape)
     if shape and (len(shape) != 3 or any(int(d) < 1 for d in shape)):
-      raise ValueError(f"{_NAME}: cond_map_shape must be () or (H', W', F) of positive "
-                       f"ints, got {self.cond_map_shape!r}")
-    kinds = [k for k, v in (("cond_classes", self.cond_classes), ("cond_size", self.cond_size),
-                            ("cond_map_shape", shape)) if v]
-    if len(kinds) > 1:
-      raise ValueError(f"{_NAME}: set at most one of cond_classes, cond_size and "
-                       f"cond_map_shape, got {', '.join(kinds)}")
+      checks.fail(self, "cond_map_shape", "() or (H', W', F) of positive ints",
+                  "give the shape of one example's cond map, or () for none")
+    checks.check_at_most_one(self, cond_classes="int labels", cond_size="float vectors",
+                             cond_map_shape="float maps")
     super().__post_init__()
 
   @property

@@ -33,8 +33,10 @@ import numpy as np
 from ar_jax import distributions
 from ar_jax import masks
 from ar_jax.models import base
+from ar_jax.models import checks
 
-_ACTIVATIONS = ("sigmoid", "relu")
+ACTIVATIONS = ("sigmoid", "relu")
+_IMPLS = ("scan", "cumsum")
 
 
 def _act(name, z):
@@ -139,8 +141,8 @@ def nade_outputs(W_DxFxH, c_H, V_DxHxP, b_DxP, x_DxBxF, *, rho_D=None,
 
   out_t = act(rho_t * a_t) @ V_t + b_t, a_t = c + sum_{s<t} x_s @ W_s.
   """
-  if act not in _ACTIVATIONS:
-    raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {act!r}")
+  if act not in ACTIVATIONS:
+    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {act!r}")
   if impl == "scan":
     return _chunked_scan_outputs(act, W_DxFxH, c_H, rho_D, V_DxHxP, b_DxP, x_DxBxF)
   if impl == "cumsum":
@@ -158,16 +160,14 @@ class TiedNADEBase(base.ARModel):
   """
 
   def __post_init__(self):
-    # Tuples keep the module hashable (it is a static jit argument).
-    object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
-    if self.ordering is not None and not isinstance(self.ordering, str):
-      order = masks.get_ordering(self.ordering, self.num_dims)
-      object.__setattr__(self, "ordering", tuple(int(d) for d in order))
+    checks.check_input_shape(self)
+    checks.check_int(self, "hidden_size")
+    checks.check_choice(self, "impl", _IMPLS)
+    object.__setattr__(self, "ordering", checks.check_ordering(self))
     super().__post_init__()
 
   def orderings(self):
-    return masks.ordering_pool(
-        "natural" if self.ordering is None else self.ordering, self.num_dims, 1, self.seed)
+    return masks.ordering_pool(self.ordering, self.num_dims, 1, self.seed)
 
   def _rho(self):
     return None
@@ -224,18 +224,22 @@ class NADE(TiedNADEBase):
     num_classes: K. Each dim feeds the hidden layer its one-hot minus the
       redundant class-0 column (K - 1 features; x itself when K = 2).
     hidden_size: H.
-    ordering: None (natural), a permutation of range(D), or "natural" /
-      "reversed" / "random" (drawn from `seed`), as in `masks.get_ordering`.
+    ordering: "natural", "reversed", "random" (drawn from `seed`) or a
+      permutation of range(D), as in `masks.get_ordering`.
     seed: seed of a "random" ordering.
     impl: "scan" (fast on CPU, O(BH) memory) or "cumsum" (vectorized).
   """
   input_shape: tuple
   num_classes: int = 2
   hidden_size: int = 500
-  ordering: Any = None
+  ordering: Any = "natural"
   seed: int = 0
   impl: str = "scan"
 
+
+  def __post_init__(self):
+    checks.check_int(self, "num_classes", low=2)
+    super().__post_init__()
 
   @property
   def distribution(self):

@@ -31,6 +31,7 @@ from ar_jax import distributions
 from ar_jax import masks
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 from ar_jax.models import conv_image as ci
 
 
@@ -60,12 +61,10 @@ class PixelCNN(base.ARModel):
   supports_cache: ClassVar[bool] = True
 
   def __post_init__(self):
-    ci.check_image_shape("PixelCNN", self.input_shape)
-    c = int(self.input_shape[-1])
-    ci.check_groups("PixelCNN", c, residual_channels=self.residual_channels,
-                    head_channels=self.head_channels)
-    if not isinstance(self.num_blocks, int) or self.num_blocks < 0:
-      raise ValueError(f"PixelCNN: num_blocks must be an int >= 0, got {self.num_blocks!r}")
+    checks.check_input_shape(self, "(H, W, C)", rank=3)
+    checks.check_int(self, "num_classes", low=2)
+    checks.check_channel_groups(self, "residual_channels", "head_channels")
+    checks.check_int(self, "num_blocks", low=0)
     super().__post_init__()
 
   @property

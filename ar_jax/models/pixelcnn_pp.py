@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 
 from ar_jax.distributions import PixelDiscretizedLogisticMixture
+from ar_jax.models import checks
 from ar_jax.models import pixelcnn_pp_runs as runs
 from ar_jax.models.base import ARModel
 from ar_jax.nn import shifted
@@ -69,10 +70,17 @@ class PixelCNNPP(ARModel):
 
   supports_cache: ClassVar[bool] = True
 
+  def __post_init__(self):
+    checks.check_input_shape(self, "(H, W, C)", rank=3)
+    checks.check_int(self, "num_classes", low=2)
+    for key in ("num_filters", "num_resnet", "num_levels", "num_mixtures"):
+      checks.check_int(self, key)
+    checks.check_rate(self, "dropout")
+    super().__post_init__()
+
   # ---- static structure ----
   @property
   def pixel_distribution(self):
-    self._check_hparams()  # Everything else reads the shape through here.
     return PixelDiscretizedLogisticMixture(self.num_mixtures, self.input_shape[2],
                                            self.num_classes)
 
@@ -90,18 +98,6 @@ class PixelCNNPP(ARModel):
       h, w = -(-h // 2), -(-w // 2)
     return out
 
-  def _check_hparams(self):
-    name = type(self).__name__
-    if len(self.input_shape) != 3 or min(self.input_shape) < 1:
-      raise ValueError(f"{name}: input_shape must be (H, W, C) of positive ints, got "
-                       f"{self.input_shape}")
-    for field in ("num_filters", "num_resnet", "num_levels", "num_mixtures"):
-      v = getattr(self, field)
-      if not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name}: {field} must be a positive int, got {v!r}")
-    if not 0.0 <= self.dropout < 1.0:
-      raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}")
-
   def _up_counts(self):
     return [self.num_resnet] * self.num_levels
 
@@ -109,7 +105,6 @@ class PixelCNNPP(ARModel):
     return [self.num_resnet + (l < self.num_levels - 1) for l in range(self.num_levels)]
 
   def setup(self):
-    self._check_hparams()
     f, wn = self.num_filters, self.weight_norm
     conv = lambda features, spec: shifted.ShiftedConv2D(
         features, (spec.kh, spec.kw), spec.stride, weight_norm=wn)

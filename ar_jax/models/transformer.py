@@ -27,6 +27,7 @@ import numpy as np
 from ar_jax import distributions
 from ar_jax import masks
 from ar_jax.models import base
+from ar_jax.models import checks
 from ar_jax.nn import attention
 from ar_jax.nn import dropout as dropout_lib
 
@@ -115,17 +116,22 @@ class Transformer(base.ARModel):
   def distribution(self):
     return distributions.for_classes(self.num_classes)
 
-  def setup(self):
-    if self.positions not in _POSITIONS:
-      raise ValueError(f"Transformer: positions={self.positions!r}; expected one of {_POSITIONS}")
+  def __post_init__(self):
+    checks.check_input_shape(self)
+    checks.check_int(self, "num_classes", low=2)
+    for key in ("num_layers", "num_heads", "width", "mlp_ratio"):
+      checks.check_int(self, key)
+    checks.check_choice(self, "positions", _POSITIONS)
     if self.positions == "sinusoidal" and self.width % 2:
-      raise ValueError(f"Transformer: positions='sinusoidal' needs an even width, "
-                       f"got width={self.width}")
+      checks.fail(self, "width", "even with positions='sinusoidal'",
+                  "use an even width or positions='learned'")
     if self.width % self.num_heads:
-      raise ValueError(f"Transformer: width={self.width} is not a multiple of "
-                       f"num_heads={self.num_heads}; pick num_heads dividing the width")
-    if not 0.0 <= self.dropout < 1.0:
-      raise ValueError(f"Transformer: dropout={self.dropout!r}; expected a rate in [0, 1)")
+      checks.fail(self, "num_heads", f"a divisor of width={self.width}",
+                  "pick num_heads dividing the width")
+    checks.check_rate(self, "dropout")
+    super().__post_init__()
+
+  def setup(self):
     d, w = self.num_dims, self.width
     self.embed = self.param("embed", _INIT, (self.num_classes, w))
     self.start = self.param("start", _INIT, (w,))

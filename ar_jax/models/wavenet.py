@@ -49,6 +49,7 @@ import numpy as np
 from ar_jax import distributions
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 
 _OUTPUTS = ("categorical", "logistic")
 _UPSAMPLES = ("repeat", "transposed")
@@ -90,24 +91,17 @@ class WaveNet(base.ARModel):
   supports_cache: ClassVar[bool] = True
 
   def __post_init__(self):
-    counts = dict(num_stacks=1, layers_per_stack=1, kernel_size=1, input_kernel_size=1,
-                  residual_channels=1, gate_channels=1, skip_channels=1, num_mixtures=1,
-                  cond_classes=0, cond_size=0, local_channels=0, local_hop=1)
-    for name, low in counts.items():
-      v = getattr(self, name)
-      if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-        raise ValueError(f"WaveNet: {name} must be an int >= {low}, got {v!r}")
-    if len(tuple(self.input_shape)) != 1:
-      raise ValueError(f"WaveNet: input_shape must be (T,), got {self.input_shape!r}")
-    if self.output not in _OUTPUTS:
-      raise ValueError(f"WaveNet: output must be one of {_OUTPUTS}, got {self.output!r}")
-    if self.local_upsample not in _UPSAMPLES:
-      raise ValueError(f"WaveNet: local_upsample must be one of {_UPSAMPLES}, "
-                       f"got {self.local_upsample!r}")
-    if self.cond_classes and self.cond_size:
-      raise ValueError(
-          f"WaveNet: set at most one of cond_classes (int ids) and cond_size (float "
-          f"vectors), got cond_classes={self.cond_classes}, cond_size={self.cond_size}")
+    checks.check_input_shape(self, "(T,)", rank=1)
+    checks.check_int(self, "num_classes", low=2)
+    for key in ("num_stacks", "layers_per_stack", "kernel_size", "input_kernel_size",
+                "residual_channels", "gate_channels", "skip_channels", "num_mixtures",
+                "local_hop"):
+      checks.check_int(self, key)
+    for key in ("cond_classes", "cond_size", "local_channels"):
+      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
+    checks.check_choice(self, "output", _OUTPUTS)
+    checks.check_choice(self, "local_upsample", _UPSAMPLES)
+    checks.check_at_most_one(self, cond_classes="int ids", cond_size="float vectors")
     super().__post_init__()
 
   # ---- static structure ----
