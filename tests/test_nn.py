@@ -234,6 +234,26 @@ def test_gated_activation():
                              np.tanh(x[:, :4]) * jax.nn.sigmoid(x[:, 4:]), rtol=1e-6)
   with pytest.raises(ValueError, match=r"last axis of x must be even, got shape \(3, 5\)"):
     arnn.gated_activation(jnp.ones((3, 5)))
+  np.testing.assert_allclose(arnn.sigmoid_gate(x), x[:, :4] * jax.nn.sigmoid(x[:, 4:]),
+                             rtol=1e-6)
+
+
+def test_gated_residual_core():
+  x = jax.random.normal(jax.random.key(0), (3, 4))
+  z = jax.random.normal(jax.random.key(1), (3, 8))
+  g = np.asarray(arnn.gated_activation(z))
+  res, skip = (lambda a: 2.0 * a[:, :2].repeat(2, 1)), (lambda a: a.sum(-1, keepdims=True))
+  out, s = arnn.gated_residual(x, z, residual=res, skip=skip)
+  np.testing.assert_allclose(out, x + res(g), rtol=1e-6)
+  np.testing.assert_allclose(s, skip(g), rtol=1e-6)
+  out, s = arnn.gated_residual(None, z, residual=res)  # starts the stream
+  np.testing.assert_allclose(out, res(g), rtol=1e-6)
+  assert s is None
+  out, s = arnn.gated_residual(None, z, skip=skip)  # a last layer: skip only
+  assert out is None
+  np.testing.assert_allclose(s, skip(g), rtol=1e-6)
+  out, _ = arnn.gated_residual(x, z, gate=arnn.sigmoid_gate)  # identity residual
+  np.testing.assert_allclose(out, x + arnn.sigmoid_gate(z), rtol=1e-6)
 
 
 def test_down_shift_and_causal_shift():

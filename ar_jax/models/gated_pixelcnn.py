@@ -168,13 +168,17 @@ class GatedPixelCNN(base.ARModel):
                 out=ci.dense_mask(self.head_channels, self.out.features, c))
 
   def _horizontal(self, l, h_pre, h_in, m):
-    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p] or None)."""
-    gated = ar_nn.gated_activation(h_pre)
-    skip = self.skip[l](gated, mask=m["d"])
-    if l == self.num_layers:
-      return skip, None
-    h_out = self.res[l](gated, mask=m["d"])
-    return skip, (h_out if l == 0 else h_out + h_in)
+    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p] or None).
+
+    Layer 0 starts the stream (no residual add: its input is the image); the
+    last layer feeds only its skip.
+    """
+    last = l == self.num_layers
+    out, skip = ar_nn.gated_residual(
+        None if l == 0 or last else h_in, h_pre,
+        skip=lambda g: self.skip[l](g, mask=m["d"]),
+        residual=None if last else (lambda g: self.res[l](g, mask=m["d"])))
+    return skip, out
 
   def _head(self, skip, m):
     return self.out(jax.nn.relu(self.head(jax.nn.relu(skip), mask=m["head"])), mask=m["out"])

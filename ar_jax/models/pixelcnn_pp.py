@@ -47,6 +47,8 @@ from ar_jax.distributions import PixelDiscretizedLogisticMixture
 from ar_jax.models import checks
 from ar_jax.models import pixelcnn_pp_runs as runs
 from ar_jax.models.base import ARModel
+from ar_jax.nn import dropout as dropout_lib
+from ar_jax.nn import gated
 from ar_jax.nn import shifted
 
 
@@ -133,11 +135,10 @@ class PixelCNNPP(ARModel):
       c1 = c1 + self.layers[key + "_nin"](shifted.concat_elu(a))
     c1 = shifted.concat_elu(c1)
     if drop is not None:
-      keep = jax.random.bernoulli(jax.random.fold_in(drop, zlib.crc32(key.encode())),
-                                  1.0 - self.dropout, c1.shape)
-      c1 = jnp.where(keep, c1 / (1.0 - self.dropout), 0.0)
-    gate_a, gate_b = jnp.split(ctx.conv(key + "_out", c1, spec, level), 2, axis=-1)
-    return x + gate_a * jax.nn.sigmoid(gate_b)
+      c1 = dropout_lib.dropout(c1, self.dropout,
+                               jax.random.fold_in(drop, zlib.crc32(key.encode())))
+    return gated.gated_residual(x, ctx.conv(key + "_out", c1, spec, level),
+                                gate=gated.sigmoid_gate)[0]
 
   def _u_stream(self, ctx, drop):
     """The u values the ul stream reads, in the order it reads them."""

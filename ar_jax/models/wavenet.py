@@ -188,14 +188,20 @@ class WaveNet(base.ARModel):
       up = self.upsample(local_BxFxC).reshape(b, f * self.local_hop, c)
     return up[:, :length]
 
-  def _layer(self, l, z, global_bias, local_up):
-    """Gate input z [..., 2G] plus conditioning -> gated activation a [..., G]."""
+  def _layer(self, l, h, z, global_bias, local_up):
+    """Residual layer l on its dilated-conv output z [..., 2G]: (new h, skip_l).
+
+    Adds the conditioning to z, then the gated residual core; the new h is
+    None after the last layer (it has no residual projection).
+    """
     if global_bias is not None:
       z = z + global_bias[l].reshape(global_bias[l].shape[:1] + (1,) * (z.ndim - 2)
                                      + global_bias[l].shape[-1:])
     if local_up is not None:
       z = z + self.local_proj[l](local_up)
-    return ar_nn.gated_activation(z)
+    last = l == len(self.residual)
+    return ar_nn.gated_residual(None if last else h, z, skip=self.skip[l],
+                                residual=None if last else self.residual[l])
 
   def _head(self, skips):
     return self.out_params(jax.nn.relu(self.out_hidden(jax.nn.relu(skips))))
@@ -212,10 +218,8 @@ class WaveNet(base.ARModel):
     global_bias = self._global_bias(g)
     skips = 0.0
     for l, conv in enumerate(self.dilated):
-      a = self._layer(l, conv(h), global_bias, local_up)
-      skips = skips + self.skip[l](a)
-      if l < len(self.residual):
-        h = h + self.residual[l](a)
+      h, skip = self._layer(l, h, conv(h), global_bias, local_up)
+      skips = skips + skip
     return self._head(skips)
 
   # ---- conditioning input ----
@@ -336,9 +340,7 @@ class WaveNet(base.ARModel):
       z = jnp.einsum("bkr,kro->bo", jnp.stack(taps, axis=1), params["kernel"])
       z = z + params["bias"][None]
       queues.append(jax.lax.dynamic_update_index_in_dim(q, h, t % size, axis=1))
-      a = self._layer(l, z, cache.get("global"), local_up)
-      skips = skips + self.skip[l](a)
-      if l < len(self.residual):
-        h = h + self.residual[l](a)
+      h, skip = self._layer(l, h, z, cache.get("global"), local_up)
+      skips = skips + skip
     cache = {**cache, "inputs": inputs, "queues": queues}
     return self._head(skips), cache
