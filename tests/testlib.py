@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import ar_jax
+from ar_jax import masks
 from ar_jax import models
 from ar_jax import sampling
 
@@ -137,6 +138,11 @@ def relaxed_input(model, n=4, seed=7):
   return jnp.asarray(rng.standard_normal(shape), jnp.float32)
 
 
+def orderings_as_positions(orders_MxD):
+  """Inverse permutations: pos[m, d] = step at which dim d is generated."""
+  return np.stack([masks.positions(order) for order in np.asarray(orders_MxD)])
+
+
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def _dependencies(model, variables, x_N, indexed, order_index):
   """[D, D] bool: [i, j] is True iff some param of dim i has d/dx_j != 0 at some input."""
@@ -160,7 +166,7 @@ def assert_causal(model, variables, seed=7, require_dependence=True):
   program serves every ordering and every variables (`order_index` is traced).
   """
   x_N = relaxed_input(model, seed=seed)
-  positions = sampling.orderings_as_positions(model.orderings())
+  positions = orderings_as_positions(model.orderings())
   indexed = model.num_orderings > 1
   name = type(model).__name__
   for m in range(model.num_orderings):

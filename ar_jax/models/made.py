@@ -12,8 +12,8 @@ training step draws one from the pool (`train_log_prob`). The pool is stored as
 small constant degree arrays and the masks are rebuilt inside the jitted
 program with `ar_jax.masks` (cheap comparisons, fused by XLA), then passed to
 `ar_jax.nn.MaskedDense` at call time, so even a 32-mask pool of a 784-8000-784
-MADE adds no large constants. The pool is drawn by `masks.made_pool_v0`, the
-compat stream that keeps existing configs' masks bit for bit.
+MADE adds no large constants. The pool is drawn by `masks.made_pool_v0` (one
+seeded generator, read in entry order).
 
 Exact ensemble evaluation: with M masks, `log_prob(x)` is
 log (1/M) sum_m p_m(x) (a logsumexp over masks), never an average of logits.
