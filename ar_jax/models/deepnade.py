@@ -22,10 +22,9 @@ differ per step), against one pass per training example. Two savings, exact
 rearrangements of the same net: along an ordering the first layer's
 pre-activation grows by one dim's kernel rows per step (NADE's running sum),
 and each step evaluates only the P output units of the dim it predicts. A
-step is then about H_1 H_2 + H_L P multiply-adds per example (~0.25 M for
-500-500 on MNIST, vs ~1.4 M for a full pass); measurements are in
-experiments/configs/deepnade_mnist.py. The cached sampler runs the same step
-once per dim.
+step is then about H_1 H_2 + H_L P multiply-adds per example (0.25 M for
+500-500 on MNIST, against 1.4 M for a full pass). The cached sampler runs the
+same step once per dim.
 """
 
 from typing import Any, ClassVar

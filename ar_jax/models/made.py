@@ -132,10 +132,9 @@ class MADE(base.ARModel):
   def setup(self):
     d, p = self.num_dims, self.distribution.num_params
     he = nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
-    # The masked layers share MADE's own scope, so their params keep the flat
-    # names kernel_0, bias_0, ..., direct_kernel and, drawn in that order
-    # from the same rng stream, the same initial values as before the layer
-    # library. Masks are passed at call time (rebuilt from traced degrees).
+    # The masked layers share MADE's own scope: the params are the flat
+    # kernel_0, bias_0, ..., direct_kernel, drawn in that order from MADE's
+    # rng stream. Masks are passed at call time (rebuilt from traced degrees).
     widths = list(self.hidden_sizes) + [d * p]
     self.layers = [ar_nn.MaskedDense(w, kernel_init=he, kernel_name=f"kernel_{i}",
                                      bias_name=f"bias_{i}") for i, w in enumerate(widths)]

@@ -152,10 +152,8 @@ class WaveNet(base.ARModel):
     self.out_hidden = nn.Dense(self.skip_channels)
     self.out_params = nn.Dense(self.distribution.num_params)
     # The conditioning maps start at zero: a conditional WaveNet starts as the
-    # unconditional one and learns what the cond adds. Random maps of
-    # unit-variance features first add noise to every gate: in the 150-step
-    # CPU run (README) the test NLL was 6.28 bits/sample with random maps and
-    # 5.98 with zero-initialized ones.
+    # unconditional one and learns what the cond adds (random maps of
+    # unit-variance features would first add noise to every gate).
     zeros = nn.initializers.zeros
     if self.has_global:
       self.global_proj = [nn.Dense(g2, use_bias=False, kernel_init=zeros)
