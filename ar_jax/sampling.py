@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ar_jax import masks
 from ar_jax.models import base
 
 
@@ -170,11 +169,6 @@ def _cached_scan(model, variables, x_init, known, cond, temperature, step_keys,
   prev = jnp.concatenate([order[:1], order[:-1]])
   (_, x, _), _ = jax.lax.scan(body, init, (ts, order, prev, step_keys))
   return x
-
-
-def orderings_as_positions(orders_MxD):
-  """Inverse permutations: pos[m, d] = step at which dim d is generated."""
-  return np.stack([masks.positions(order) for order in np.asarray(orders_MxD)])
 
 
 def prompt_inputs(prompt, num_samples, input_shape):

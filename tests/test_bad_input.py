@@ -141,13 +141,13 @@ def test_real_valued_model_rejects_integer_input(name, hp):
 def test_unknown_hparam_lists_only_hyperparameters(name):
   cls = models.get_class(name)
   with pytest.raises(TypeError) as e:
-    models.get(name, input_shape=(4,), input_shap=(4,), conformance_variants=({},))
+    models.get(name, input_shape=(4,), input_shap=(4,), supports_cache=True)
   msg = str(e.value)
-  assert "unknown hyperparameter(s) ['conformance_variants', 'input_shap']" in msg, msg
+  assert "unknown hyperparameter(s) ['input_shap', 'supports_cache']" in msg, msg
   accepted = ast.literal_eval(re.search(r"accepted: (\[.*?\])", msg).group(1))
   assert accepted == sorted({f.name for f in dataclasses.fields(cls)} - {"parent", "name"})
   assert "input_shape" in accepted, msg
-  for not_hp in ("conformance_variants", "input_kind", "parent", "name"):
+  for not_hp in ("supports_cache", "parent", "name"):
     assert not_hp not in accepted, msg
   assert "did you mean 'input_shape' for 'input_shap'?" in msg, msg
 

@@ -63,7 +63,7 @@ def test_dropout_acts_only_in_training_and_follows_the_key():
 
 def test_bad_hyperparameters_are_named():
   x = np.zeros((1, 4), np.int32)
-  with pytest.raises(ValueError, match="cell='lsmt'"):
+  with pytest.raises(ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'lsmt'"):
     models.get("char_rnn", input_shape=(4,), cell="lsmt").init(jax.random.key(0), x)
   with pytest.raises(ValueError, match=r"input_shape must be \(T,\)"):
     models.get("char_rnn", input_shape=(2, 2)).init(jax.random.key(0), x.reshape(1, 2, 2))

@@ -176,3 +176,10 @@ def test_registry_lists_and_rejects():
     models.get("no_such_model", input_shape=(3,))
   with pytest.raises(TypeError, match="hidden_sizez"):
     models.get("made", input_shape=(3,), hidden_sizez=(4,))
+
+
+def test_registered_model_without_cases_fails_loudly(register_model):
+  from ar_jax.models.made import MADE  # pylint: disable=import-outside-toplevel
+  register_model("made_without_cases", MADE)
+  with pytest.raises(LookupError, match=r"made_without_cases.*tests/conformance_cases\.py"):
+    testlib.conformance_cases()

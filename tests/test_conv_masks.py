@@ -1,4 +1,4 @@
-"""Tests for the PixelCNN / Gated PixelCNN conv masks (ar_jax.conv_masks, re-exported
+"""Tests for the PixelCNN / Gated PixelCNN conv masks (ar_jax.masks.conv, re-exported
 by ar_jax.masks) and the conv checker, by unrolling masks into dense matrices."""
 
 import numpy as np

@@ -142,7 +142,7 @@ def test_ensemble_is_logsumexp_over_pool():
     ({"num_orderings": True}, r"num_orderings must be an int >= 1, got True"),
     ({"hidden_sizes": ()}, r"hidden_sizes must be a non-empty sequence of ints >= 1, got \(\)"),
     ({"hidden_sizes": (4, 0)}, r"hidden_sizes .* got \(4, 0\)"),
-    ({"hidden_sizes": 8}, r"hidden_sizes must be a sequence of ints >= 1, got 8"),
+    ({"hidden_sizes": 8}, r"hidden_sizes must be a non-empty sequence of ints >= 1, got 8"),
     ({"ordering": (0, 1, 1)}, r"permutation of range\(3\)"),
     ({"ordering": "sorted"}, r"'sorted'"),
 ])

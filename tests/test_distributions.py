@@ -135,16 +135,6 @@ def test_for_classes():
       D.for_classes(bad)
 
 
-def test_bits_per_dim():
-  # A uniform 256-way categorical costs exactly 8 bits per dimension.
-  num_dims = 12
-  nll = -D.Categorical(256).log_prob(jnp.zeros((num_dims, 256)), jnp.arange(num_dims)).sum()
-  np.testing.assert_allclose(D.bits_per_dim(nll, num_dims), 8.0, rtol=1e-6)
-  np.testing.assert_allclose(D.bits_per_dim(3 * math.log(2.0), 3), 1.0, rtol=1e-12)
-  with pytest.raises(ValueError, match="num_dims"):
-    D.bits_per_dim(1.0, 0)
-
-
 # --------------------------------------------- DiscretizedLogisticMixture
 
 def _dlm_ref_probs(params, num_classes, min_log_scale=-7.0):

@@ -153,37 +153,6 @@ def test_made_masks_deterministic_given_seed():
   assert not all(np.array_equal(x, y) for x, y in zip(a.hidden, c.hidden))
 
 
-def test_made_mask_pool_and_stack():
-  pool = M.made_mask_pool(5, (12, 12), 4, seed=1, input_features=2, direct=True)
-  again = M.made_mask_pool(5, (12, 12), 4, seed=1, input_features=2, direct=True)
-  for mm, mm2 in zip(pool, again):
-    np.testing.assert_array_equal(mm.output, mm2.output)
-    M.check_autoregressive(mm.hidden + [mm.output], in_dims=_dims(5, 2), out_dims=_dims(5, 1),
-                           ordering=_ordering_from_degrees(mm.input_degrees),
-                           direct=mm.direct)
-  assert len({tuple(mm.input_degrees) for mm in pool}) > 1  # orderings differ
-  st = M.stack_made_masks(pool)
-  assert [h.shape for h in st.hidden] == [(4, 10, 12), (4, 12, 12)]
-  assert st.output.shape == (4, 12, 5) and st.direct.shape == (4, 10, 5)
-  assert st.input_degrees.shape == (4, 5)
-  np.testing.assert_array_equal(st.hidden[1][2], pool[2].hidden[1])
-
-
-def test_made_mask_pool_agnostic_flags():
-  fixed = M.made_mask_pool(5, (12,), 3, order_agnostic=False, connectivity_agnostic=False)
-  for mm in fixed:
-    np.testing.assert_array_equal(mm.input_degrees, np.arange(1, 6))
-    np.testing.assert_array_equal(mm.hidden[0], fixed[0].hidden[0])
-  conn = M.made_mask_pool(5, (12,), 3, order_agnostic=False, connectivity_agnostic=True)
-  assert not np.array_equal(conn[0].hidden[0], conn[1].hidden[0])
-
-
-def test_stack_made_masks_rejects_mixed_shapes():
-  pool = [M.made_masks(np.arange(4), (8,)), M.made_masks(np.arange(4), (9,))]
-  with pytest.raises(ValueError, match="same shapes"):
-    M.stack_made_masks(pool)
-
-
 @pytest.mark.parametrize("spec, seed", ORDER_SPECS)
 def test_triangular_mask_is_autoregressive_and_complete(spec, seed):
   order = M.get_ordering(spec, 7, seed=seed)
@@ -251,12 +220,14 @@ def test_checker_validates_dims():
 # ------------------------------------------------------------- 1-D
 
 
-def test_causal_conv1d_padding_and_mask():
+def test_causal_conv1d_padding():
   assert M.causal_conv1d_padding(3, 4) == (8, 0)
-  np.testing.assert_array_equal(M.causal_conv1d_mask(5), [1, 1, 1, 0, 0])
-  np.testing.assert_array_equal(M.causal_conv1d_mask(5, exclusive=True), [1, 1, 0, 0, 0])
-  with pytest.raises(ValueError, match="kernel_size must be odd"):
-    M.causal_conv1d_mask(4)
+
+
+def _centred_causal_mask(kernel_size, exclusive=False):
+  """[k] mask of a centred odd kernel: tap j (offset j - k//2) kept iff offset <= 0 (< 0)."""
+  offset = np.arange(kernel_size) - kernel_size // 2
+  return (offset < 0 if exclusive else offset <= 0).astype(np.float32)
 
 
 def _unroll_1d(mask_k, length):
@@ -272,8 +243,8 @@ def _unroll_1d(mask_k, length):
 
 def test_causal_conv1d_mask_stack_checks():
   t = 9
-  first = _unroll_1d(M.causal_conv1d_mask(3, exclusive=True), t)
-  rest = _unroll_1d(M.causal_conv1d_mask(5), t)
+  first = _unroll_1d(_centred_causal_mask(3, exclusive=True), t)
+  rest = _unroll_1d(_centred_causal_mask(5), t)
   M.check_autoregressive([first, rest, rest], in_dims=np.arange(t), out_dims=np.arange(t),
                          ordering=np.arange(t))
   with pytest.raises(M.AutoregressiveError, match="output unit 0 .* input feature 0"):
@@ -333,9 +304,6 @@ def test_masks_modules_import_only_earlier_layers():
     assert used <= set(_LAYERS[:i]), f"masks/{name}.py imports {sorted(used)}"
 
 
-def test_public_names_and_conv_masks_alias():
-  from ar_jax import conv_masks  # pylint: disable=import-outside-toplevel
+def test_public_names():
   for name in M.__all__:
     assert getattr(M, name) is not None
-  for name in conv_masks.__all__:
-    assert getattr(conv_masks, name) is getattr(M, name)

@@ -88,18 +88,20 @@ def test_mask_shape_error_names_shapes():
 
 
 def test_call_time_mask_picked_by_traced_index():
-  pool = M.stack_made_masks(M.made_mask_pool(4, (), 3, seed=0))
+  # Three orderings' output masks [3, 4, 4], one picked per call by a traced index.
+  outputs = np.stack([M.made_masks(M.get_ordering("random", 4, seed=m), ()).output
+                      for m in range(3)])
   layer = arnn.MaskedDense(4)
   x = jax.random.normal(jax.random.key(0), (4,))
-  v = jax.jit(lambda k, x: layer.init(k, x, mask=pool.output[0]))(jax.random.key(1), x[None])
+  v = jax.jit(lambda k, x: layer.init(k, x, mask=outputs[0]))(jax.random.key(1), x[None])
 
   def f(x, i):
-    return layer.apply(v, x[None], mask=jnp.asarray(pool.output)[i])[0]
+    return layer.apply(v, x[None], mask=jnp.asarray(outputs)[i])[0]
 
   jac_fn = jax.jit(jax.jacrev(f))  # one compile: i is traced
   for i in range(3):
     jac_OxI = jac_fn(x, i)
-    np.testing.assert_array_equal(_nonzero(jac_OxI), pool.output[i].T)
+    np.testing.assert_array_equal(_nonzero(jac_OxI), outputs[i].T)
 
 
 def test_masks_never_appear_in_variables():
@@ -234,6 +236,26 @@ def test_gated_activation():
                              np.tanh(x[:, :4]) * jax.nn.sigmoid(x[:, 4:]), rtol=1e-6)
   with pytest.raises(ValueError, match=r"last axis of x must be even, got shape \(3, 5\)"):
     arnn.gated_activation(jnp.ones((3, 5)))
+  np.testing.assert_allclose(arnn.sigmoid_gate(x), x[:, :4] * jax.nn.sigmoid(x[:, 4:]),
+                             rtol=1e-6)
+
+
+def test_gated_residual_core():
+  x = jax.random.normal(jax.random.key(0), (3, 4))
+  z = jax.random.normal(jax.random.key(1), (3, 8))
+  g = np.asarray(arnn.gated_activation(z))
+  res, skip = (lambda a: 2.0 * a[:, :2].repeat(2, 1)), (lambda a: a.sum(-1, keepdims=True))
+  out, s = arnn.gated_residual(x, z, residual=res, skip=skip)
+  np.testing.assert_allclose(out, x + res(g), rtol=1e-6)
+  np.testing.assert_allclose(s, skip(g), rtol=1e-6)
+  out, s = arnn.gated_residual(None, z, residual=res)  # starts the stream
+  np.testing.assert_allclose(out, res(g), rtol=1e-6)
+  assert s is None
+  out, s = arnn.gated_residual(None, z, skip=skip)  # a last layer: skip only
+  assert out is None
+  np.testing.assert_allclose(s, skip(g), rtol=1e-6)
+  out, _ = arnn.gated_residual(x, z, gate=arnn.sigmoid_gate)  # identity residual
+  np.testing.assert_allclose(out, x + arnn.sigmoid_gate(z), rtol=1e-6)
 
 
 def test_down_shift_and_causal_shift():

@@ -103,35 +103,12 @@ def test_ordering_pool_convention():
     M.ordering_pool("natural", 9, 0, seed=0)
 
 
-def test_degree_pool_convention():
-  pool = M.degree_pool((6, 5), 8, 3, seed=2)
-  for m in range(3):
-    want = M.chained_hidden_degrees((6, 5), 8, seed=[2, 2, m])
-    for layer in range(2):
-      np.testing.assert_array_equal(pool[layer][m], want[layer])
-  assert not np.array_equal(pool[0][0], pool[0][1])
-  shared = M.degree_pool((6, 5), 8, 3, seed=2, connectivity_agnostic=False)
-  for layer in range(2):
-    np.testing.assert_array_equal(shared[layer], np.stack([pool[layer][0]] * 3))
-
-
 def test_chained_hidden_degrees_is_min_degree_chained():
   for seed in range(5):
     degs = M.chained_hidden_degrees((3, 40, 40), 10, seed=seed)
     for prev, cur in zip(degs[:-1], degs[1:]):
       assert cur.min() >= prev.min()
     assert all(d.max() <= 9 for d in degs)
-
-
-def test_made_mask_pool_follows_the_convention():
-  pool = M.made_mask_pool(6, (8, 7), 3, seed=1, ordering="reversed")
-  orders = M.ordering_pool("reversed", 6, 3, seed=1)
-  degrees = M.degree_pool((8, 7), 6, 3, seed=1)
-  for m, mm in enumerate(pool):
-    want = M.masks_from_degrees(M.input_degrees(orders[m]), [d[m] for d in degrees])
-    np.testing.assert_array_equal(mm.input_degrees, M.input_degrees(orders[m]))
-    for got, exp in zip(mm.hidden + [mm.output], want.hidden + [want.output]):
-      np.testing.assert_array_equal(got, exp)
 
 
 def test_made_pool_v0_is_the_documented_single_stream():

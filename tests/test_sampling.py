@@ -25,6 +25,8 @@ from ar_jax import models
 from ar_jax import sampling
 from ar_jax.models import base
 
+import testlib
+
 _ORDERS = np.array([[2, 0, 3, 1], [1, 3, 0, 2]])
 
 
@@ -64,7 +66,7 @@ class ToyCond(base.ARModel):
     return self.b[None] + cond @ self.U.T
 
   def __call__(self, x, cond=None, order_index=0):
-    pos = jnp.asarray(sampling.orderings_as_positions(self.orderings()))[order_index]
+    pos = jnp.asarray(testlib.orderings_as_positions(self.orderings()))[order_index]
     before = (pos[None, :] < pos[:, None]).astype(jnp.float32)  # [d, j]: j precedes d
     logits = self._base_logits(x.shape[0], cond) + x.astype(jnp.float32) @ (self.W * before).T
     return logits[..., None]

@@ -77,9 +77,8 @@ def test_dropout_only_in_train_log_prob():
     (dict(dropout=1.0), "dropout"),
 ])
 def test_bad_config_is_named(hp, match):
-  model = models.get("transformer", input_shape=(4,), **{**TINY, **hp})
   with pytest.raises(ValueError, match=match):
-    jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32)))
+    models.get("transformer", input_shape=(4,), **{**TINY, **hp})
 
 
 def test_sinusoidal_positions():

@@ -17,7 +17,6 @@
 """
 
 import contextlib
-import dataclasses
 import functools
 import importlib
 import itertools
@@ -28,30 +27,37 @@ import jax.numpy as jnp
 import numpy as np
 
 import ar_jax
+from ar_jax import masks
 from ar_jax import models
 from ar_jax import sampling
+
+import conformance_cases as conformance_table
 
 
 # ----------------------------------------------------------------- cases ----
 
-# The tiny input shape each `input_kind` is tested with.
-TINY_SHAPES = {"vector": (5,), "image": (2, 3, 1), "sequence": (5,)}
-
-
 def conformance_cases():
-  """(name, hparams, id) for every registered model and declared variant.
+  """(name, hparams, id) for every registered model and its variants.
 
-  Every entry of a model's `conformance_variants`, at the tiny shape of its
-  `input_kind`; for discrete models the first variant also with num_classes=3.
+  Every variant of the model's entry in `conformance_cases.MODELS`, at the
+  tiny shape of its kind; for models with a `num_classes` hyperparameter the
+  first variant also with num_classes=3. Raises for a registered model with
+  no entry, so that no model goes untested.
   """
+  missing = [name for name in models.names() if name not in conformance_table.MODELS]
+  if missing:
+    raise LookupError(
+        f"registered model(s) {missing} have no conformance cases: add an entry "
+        f"name: (kind, variants) to MODELS in tests/conformance_cases.py (kind one of "
+        f"{sorted(conformance_table.TINY_SHAPES)})")
   cases = []
   for name in models.names():
-    cls = models.get_class(name)
-    shape = TINY_SHAPES[cls.input_kind]
-    for i, variant in enumerate(cls.conformance_variants):
+    kind, variants = conformance_table.MODELS[name]
+    shape = conformance_table.TINY_SHAPES[kind]
+    for i, variant in enumerate(variants):
       hp = {"input_shape": shape, **variant}
       cases.append((name, hp, f"{name}-v{i}"))
-      if i == 0 and "num_classes" in {f.name for f in dataclasses.fields(cls)}:
+      if i == 0 and "num_classes" in models.hparam_names(name):
         cases.append((name, {**hp, "num_classes": 3}, f"{name}-v{i}-K3"))
   return cases
 
@@ -132,6 +138,11 @@ def relaxed_input(model, n=4, seed=7):
   return jnp.asarray(rng.standard_normal(shape), jnp.float32)
 
 
+def orderings_as_positions(orders_MxD):
+  """Inverse permutations: pos[m, d] = step at which dim d is generated."""
+  return np.stack([masks.positions(order) for order in np.asarray(orders_MxD)])
+
+
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def _dependencies(model, variables, x_N, indexed, order_index):
   """[D, D] bool: [i, j] is True iff some param of dim i has d/dx_j != 0 at some input."""
@@ -155,7 +166,7 @@ def assert_causal(model, variables, seed=7, require_dependence=True):
   program serves every ordering and every variables (`order_index` is traced).
   """
   x_N = relaxed_input(model, seed=seed)
-  positions = sampling.orderings_as_positions(model.orderings())
+  positions = orderings_as_positions(model.orderings())
   indexed = model.num_orderings > 1
   name = type(model).__name__
   for m in range(model.num_orderings):

@@ -38,20 +38,11 @@ Modules: `discrete` (Bernoulli, Categorical), `gaussian` (MixtureOfGaussians),
 (PixelDiscretizedLogisticMixture, PixelCNN++'s RGB coupling), `checks`.
 """
 
-import math
-
-from ar_jax.distributions.checks import as_int
 from ar_jax.distributions.discrete import Bernoulli, Categorical, for_classes
 from ar_jax.distributions.gaussian import MixtureOfGaussians
 from ar_jax.distributions.logistic import DiscretizedLogisticMixture
 from ar_jax.distributions.pixel_logistic import PixelDiscretizedLogisticMixture
 
 
-def bits_per_dim(nll_nats, num_dims):
-  """Converts a per-example NLL in nats to bits per dimension."""
-  num_dims = as_int(num_dims, "num_dims", "bits_per_dim", 1)
-  return nll_nats / (num_dims * math.log(2.0))
-
-
 __all__ = ["Bernoulli", "Categorical", "DiscretizedLogisticMixture", "MixtureOfGaussians",
-           "PixelDiscretizedLogisticMixture", "bits_per_dim", "for_classes"]
+           "PixelDiscretizedLogisticMixture", "for_classes"]

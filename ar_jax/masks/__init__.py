@@ -5,13 +5,13 @@ where random): it returns a numpy array (bool or float32) that a layer applies
 as a weight multiplier, `kernel * mask`. Masks are never parameters.
 
 Modules (each imports only the ones above it; every name is re-exported here):
-- `orderings`: orderings, positions, MADE degrees and pools of them; the one
-  seeding convention for random orderings and degrees (see its docstring).
+- `orderings`: orderings, positions, MADE degrees and the pools of them the
+  models draw (`ordering_pool`, MADE's `made_pool_v0`), with their seeding.
 - `check`: `check_autoregressive` / `connectivity` for stacks of dense masks.
-- `dense`: MADE masks from degrees, MADE pools, triangular masks.
+- `dense`: MADE masks from degrees, triangular masks, degree groups.
 - `conv`: PixelCNN type A/B and Gated PixelCNN stack masks, and
   `check_conv_autoregressive` (unrolls conv masks on a small image).
-- `causal`: causal 1-D convolution and attention masks.
+- `causal`: causal 1-D convolution padding and attention masks.
 
 Conventions:
 - An *ordering* is a permutation of range(D) listing the dims in generation
@@ -23,24 +23,20 @@ Conventions:
 - A dense mask is [IN, OUT]: entry [i, o] lets input i reach output o.
 """
 
-from ar_jax.masks.causal import causal_attention_mask, causal_conv1d_mask, causal_conv1d_padding
+from ar_jax.masks.causal import causal_attention_mask, causal_conv1d_padding
 from ar_jax.masks.check import AutoregressiveError, check_autoregressive, connectivity
 from ar_jax.masks.conv import (check_conv_autoregressive, conv_mask, horizontal_stack_mask,
                                image_feature_dims, unroll_conv_mask, vertical_stack_mask)
 from ar_jax.masks.dense import (DegreeGroups, MadeMasks, degree_groups, hidden_mask,
-                                made_mask_pool, made_masks,
-                                masks_from_degrees, output_mask, stack_made_masks,
-                                triangular_mask)
-from ar_jax.masks.orderings import (chained_hidden_degrees, degree_pool, get_ordering,
-                                    hidden_degrees, input_degrees, made_pool_v0,
-                                    ordering_pool, positions)
+                                made_masks, masks_from_degrees, output_mask, triangular_mask)
+from ar_jax.masks.orderings import (chained_hidden_degrees, get_ordering, hidden_degrees,
+                                    input_degrees, made_pool_v0, ordering_pool, positions)
 
 __all__ = [
-    "AutoregressiveError", "DegreeGroups", "MadeMasks", "causal_attention_mask", "causal_conv1d_mask",
+    "AutoregressiveError", "DegreeGroups", "MadeMasks", "causal_attention_mask",
     "causal_conv1d_padding", "chained_hidden_degrees", "check_autoregressive",
-    "check_conv_autoregressive", "connectivity", "conv_mask", "degree_groups", "degree_pool", "get_ordering",
+    "check_conv_autoregressive", "connectivity", "conv_mask", "degree_groups", "get_ordering",
     "hidden_degrees", "hidden_mask", "horizontal_stack_mask", "image_feature_dims",
-    "input_degrees", "made_mask_pool", "made_masks", "made_pool_v0", "masks_from_degrees",
-    "ordering_pool", "output_mask", "positions", "stack_made_masks", "triangular_mask",
-    "unroll_conv_mask", "vertical_stack_mask",
+    "input_degrees", "made_masks", "made_pool_v0", "masks_from_degrees", "ordering_pool",
+    "output_mask", "positions", "triangular_mask", "unroll_conv_mask", "vertical_stack_mask",
 ]

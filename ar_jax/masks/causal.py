@@ -12,20 +12,6 @@ def causal_conv1d_padding(kernel_size, dilation=1):
   return ((kernel_size - 1) * dilation, 0)
 
 
-def causal_conv1d_mask(kernel_size, exclusive=False):
-  """float32 [k] mask for a *centred* odd kernel (SAME padding).
-
-  Tap j has offset j - k//2; it is kept iff offset <= 0 (< 0 if `exclusive`).
-  Broadcast as `mask[:, None, None]` over a [k, Cin, Cout] kernel. (Left
-  padding, `causal_conv1d_padding`, is the cheaper alternative.)
-  """
-  positive_int(kernel_size, "kernel_size")
-  if kernel_size % 2 == 0:
-    raise ValueError(f"kernel_size must be odd for a centred mask, got {kernel_size}")
-  offset = np.arange(kernel_size) - kernel_size // 2
-  return (offset < 0 if exclusive else offset <= 0).astype(np.float32)
-
-
 def causal_attention_mask(length, exclusive=False):
   """bool [T, T]: [t, s] True iff s <= t (s < t if `exclusive`).
 

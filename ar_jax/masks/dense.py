@@ -98,54 +98,6 @@ def made_masks(ordering, hidden_sizes, *, hidden="random", seed=0, input_feature
                             output_params=output_params, direct=direct)
 
 
-def made_mask_pool(num_dims, hidden_sizes, num_masks, *, ordering="natural",
-                   order_agnostic=True, connectivity_agnostic=True, hidden="random", seed=0,
-                   input_features=1, output_params=1, direct=False):
-  """`num_masks` MADE mask sets for ensembles / order-agnostic training.
-
-  Drawn by the seeding convention of `ar_jax.masks.orderings`: orderings from
-  `ordering_pool`, hidden degrees from `degree_pool`.
-
-  Args:
-    num_dims: D.
-    hidden_sizes, hidden, input_features, output_params, direct: as `made_masks`.
-    num_masks: M >= 1.
-    ordering: the ordering spec of entry 0 (`get_ordering`; "random" uses `seed`).
-    order_agnostic: entries 1..M-1 get random orderings; if False every
-      entry uses entry 0's.
-    connectivity_agnostic: every entry draws its own hidden degrees; if False
-      all share entry 0's (degrees are positions, so sharing them across
-      orderings is valid).
-    seed: int; the pool is a deterministic function of it.
-  Returns:
-    A list of M `MadeMasks`.
-  """
-  positive_int(num_masks, "num_masks")
-  orders = orderings.ordering_pool(ordering, num_dims, num_masks if order_agnostic else 1, seed)
-  _check_made_args(num_dims, hidden_sizes, hidden, input_features, output_params)
-  degrees = orderings.degree_pool(hidden_sizes, num_dims, num_masks, seed=seed, method=hidden,
-                                  connectivity_agnostic=connectivity_agnostic)
-  return [masks_from_degrees(orderings.input_degrees(orders[m if order_agnostic else 0]),
-                             [d[m] for d in degrees], input_features=input_features,
-                             output_params=output_params, direct=direct)
-          for m in range(num_masks)]
-
-
-def stack_made_masks(pool):
-  """Stacks a list of `MadeMasks` along a new leading [M] axis."""
-  if not pool:
-    raise ValueError("stack_made_masks: pool must be a non-empty list of MadeMasks")
-  shapes = {(tuple(p.output.shape), tuple(h.shape for h in p.hidden),
-             None if p.direct is None else p.direct.shape) for p in pool}
-  if len(shapes) != 1:
-    raise ValueError(f"stack_made_masks: all masks must have the same shapes, got {shapes}")
-  return MadeMasks(
-      hidden=[np.stack([p.hidden[i] for p in pool]) for i in range(len(pool[0].hidden))],
-      output=np.stack([p.output for p in pool]),
-      direct=None if pool[0].direct is None else np.stack([p.direct for p in pool]),
-      input_degrees=np.stack([p.input_degrees for p in pool]))
-
-
 def triangular_mask(ordering):
   """bool [D, D]: [j, i] True iff dim j is strictly before dim i (FVSBN, NADE)."""
   pos = orderings.positions(ordering)

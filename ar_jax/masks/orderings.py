@@ -4,22 +4,18 @@ An *ordering* is a permutation of range(D) listing the dims in generation
 order; the *position* of dim d is its index in the ordering (0-based) and its
 MADE *degree* is position + 1 (1..D). Hidden degrees lie in [1, D - 1].
 
-Seeding convention (every random ordering or degree in ar_jax is drawn so):
+How random orderings and degrees are drawn:
 - `get_ordering("random", D, seed=s)` is `np.random.default_rng(s).permutation(D)`.
-- A pool of M orderings with seed s (`ordering_pool`): entry 0 is the spec's
-  own ordering; entry m >= 1 is the m-th `permutation(D)` drawn in turn from
-  `np.random.default_rng([s, 1])`. A stream of its own, so that a "random"
-  entry 0 is not repeated as entry 1.
-- The hidden degrees of pool entry m (`degree_pool`) are drawn layer after
-  layer from `np.random.default_rng([s, 2, m])` (`chained_hidden_degrees`);
-  a pool that is not connectivity-agnostic gives every entry entry 0's.
-Streams are keyed by (seed, purpose, entry) rather than read from one
-generator, so growing a pool or adding a layer never changes earlier draws.
-
-Users: DeepNADE's pool, NADE / RNADE / FVSBN (M = 1: `get_ordering`) and
-`ar_jax.masks.made_mask_pool`. One compat exception: the MADE model predates
-the convention and keeps its own stream, `made_pool_v0`, so that existing
-configs and checkpoints give the same masks bit for bit.
+- A pool of M orderings with seed s (`ordering_pool`; DeepNADE, and with
+  M = 1 NADE, RNADE and FVSBN): entry 0 is the spec's own ordering; entry
+  m >= 1 is the m-th `permutation(D)` drawn in turn from
+  `np.random.default_rng([s, 1])`, a stream of its own, so that a "random"
+  entry 0 is not repeated as entry 1 and growing a pool keeps earlier entries.
+- `chained_hidden_degrees` (`made_masks`) draws a MADE's hidden layers in turn
+  from one `np.random.default_rng(seed)`.
+- The MADE model's pool (`made_pool_v0`) reads orderings and per-layer degree
+  seeds from one `np.random.default_rng(seed)` in entry order (its docstring
+  spells it out); its masks are a pure function of the MADE hyperparameters.
 """
 
 import functools
@@ -154,35 +150,19 @@ def _ordering_pool(spec, num_dims, num_orderings, seed):
   return _frozen(np.stack([first] + rest))
 
 
-def degree_pool(hidden_sizes, num_dims, num_masks, *, seed, method="random",
-                connectivity_agnostic=True):
-  """Hidden degrees of M pool entries: one int [M, H_l] array per layer.
-
-  Entry m's layers come from `chained_hidden_degrees(..., seed=[seed, 2, m])`;
-  without `connectivity_agnostic` every entry repeats entry 0's degrees
-  (degrees are positions, so they are valid under any ordering).
-  """
-  positive_int(num_masks, "num_masks")
-  entries = [chained_hidden_degrees(hidden_sizes, num_dims, method=method,
-                                    seed=[seed, 2, m if connectivity_agnostic else 0])
-             for m in range(num_masks)]
-  return [np.stack([e[layer] for e in entries]) for layer in range(len(hidden_sizes))]
-
-
 def made_pool_v0(spec, num_dims, hidden_sizes, num_masks, *, seed, method="random",
                  order_agnostic=False, connectivity_agnostic=False):
-  """Compat: the MADE model's pool as drawn since v0.1, `(orders [M, D], degrees)`.
+  """The MADE model's mask pool as degrees: `(orders [M, D], degrees)`.
 
-  `degrees` is a tuple of one int [M, H_l] array per hidden layer. Not the convention of
-  this module: one generator `g = np.random.default_rng(seed)` is read in
-  entry order. Entry 0 takes `get_ordering(spec, D, seed)`, entries m >= 1 a
-  `g.permutation(D)` if `order_agnostic` (else entry 0's ordering). Entry 0,
-  and with `connectivity_agnostic` every entry, then reads one seed
+  `degrees` is a tuple of one int [M, H_l] array per hidden layer. One
+  generator `g = np.random.default_rng(seed)` is read in entry order. Entry 0
+  takes `get_ordering(spec, D, seed)`, entries m >= 1 a `g.permutation(D)` if
+  `order_agnostic` (else entry 0's ordering). Entry 0, and with
+  `connectivity_agnostic` every entry, then reads one seed
   `int(g.integers(2**31))` per hidden layer and draws that layer with
   `hidden_degrees(..., seed=that seed)`, min-degree chained; other entries
-  reuse entry 0's degrees. Kept bit for bit so that existing MADE configs and
-  checkpoints keep their masks; new models use `ordering_pool`/`degree_pool`.
-  Results are cached and read-only.
+  reuse entry 0's degrees. MADE configs and checkpoints depend on these
+  exact draws. Results are cached and read-only.
   """
   positive_int(num_masks, "num_masks")
   return _made_pool_v0(_spec_key(spec), int(num_dims), tuple(hidden_sizes), int(num_masks),

@@ -2,8 +2,10 @@
 
 Adding a model = one file in `ar_jax/models/` defining an `ARModel` subclass
 (see `ar_jax/models/base.py` for the contract) plus one line in `_REGISTRY`.
-The conformance suite in `tests/test_conformance.py` then covers it
-automatically. Modules are imported lazily, on first `get`.
+The conformance suite (`tests/test_conformance.py`) then runs on it, at the
+tiny shapes and hyperparameters its entry in `tests/conformance_cases.py`
+gives (a registered model without an entry fails the suite). Modules are
+imported lazily, on first `get`.
 """
 
 import dataclasses
@@ -41,20 +43,20 @@ def get_class(name):
   return getattr(importlib.import_module(module), cls)
 
 
-def _hparam_names(cls):
-  """The hyperparameters a model class accepts: its dataclass fields.
+def hparam_names(name):
+  """The hyperparameters model `name` accepts: its class's dataclass fields.
 
-  `dataclasses.fields` leaves out ClassVars (test settings such as
-  `conformance_variants`); Flax's own `parent` and `name` are not
-  hyperparameters either.
+  The one list of a model's hyperparameters. `dataclasses.fields` leaves out
+  ClassVars (such as `supports_cache`); Flax's own `parent` and `name` are
+  not hyperparameters either.
   """
-  return {f.name for f in dataclasses.fields(cls)} - {"parent", "name"}
+  return {f.name for f in dataclasses.fields(get_class(name))} - {"parent", "name"}
 
 
 def get(name, **hparams):
   """Builds model `name` with `hparams` (only `input_shape` is required)."""
   cls = get_class(name)
-  fields = _hparam_names(cls)
+  fields = hparam_names(name)
   unknown = sorted(set(hparams) - fields)
   if unknown:
     close = {u: difflib.get_close_matches(u, fields, n=1) for u in unknown}
@@ -70,4 +72,4 @@ def get(name, **hparams):
   return cls(**hparams)
 
 
-__all__ = ["ARModel", "get", "get_class", "names"]
+__all__ = ["ARModel", "get", "get_class", "hparam_names", "names"]

@@ -112,13 +112,6 @@ def guarded_one_hot(indices, num_classes):
                    jnp.nan)
 
 
-def check_cond_counts(name, **counts):
-  """Raises unless each conditioning size (`cond_classes=`, `cond_size=`) is an int >= 0."""
-  for key, v in counts.items():
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-      raise ValueError(f"{name}: {key} must be an int >= 0 (0 = no conditioning), got {v!r}")
-
-
 def check_array_cond(name, cond, batch_size, *, build_hint, cond_classes=0, cond_size=0,
                      cond_map_shape=()):
   """Raises a ValueError naming the problem unless `cond` suits a model.
@@ -175,16 +168,15 @@ def check_array_cond(name, cond, batch_size, *, build_hint, cond_classes=0, cond
 class ARModel(nn.Module):
   """Base class with the shared, model-independent parts of the contract."""
 
-  # "vector" [B, D], "image" [B, H, W, C] or "sequence" [B, T]: tells the
-  # conformance suite which tiny input shape to test with.
-  input_kind: ClassVar[str] = "vector"
-  # Hyperparameter variants the conformance suite tests (each a dict merged
-  # over the defaults; keep them tiny: the suite enumerates every input). The
-  # suite also runs the first variant with num_classes=3 for discrete models.
-  conformance_variants: ClassVar[tuple] = ({},)
   # True when the class implements `init_cache` and `cached_step` (the cache
   # protocol, see the module docstring); read it through `sampling.has_cache`.
   supports_cache: ClassVar[bool] = False
+
+  def __post_init__(self):
+    # Subclasses check their hyperparameters (`ar_jax.models.checks`) first.
+    # A tuple of ints keeps the module hashable (a static jit argument).
+    object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
+    super().__post_init__()
 
   # ---- static helpers (usable on an unbound module) ----
   @property

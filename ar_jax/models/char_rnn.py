@@ -34,6 +34,7 @@ import jax.numpy as jnp
 from ar_jax import distributions
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 from ar_jax.nn import dropout as dropout_lib
 
 CELLS = {"rnn": 1, "gru": 3, "lstm": 4}  # cell -> gates G
@@ -79,31 +80,22 @@ class CharRNN(base.ARModel):
   embed_size: int = 64
   dropout: float = 0.0
 
-  input_kind: ClassVar[str] = "sequence"
-  # Stacking is covered by the 2-layer GRU (and tests/test_char_rnn.py); a
-  # 2-layer LSTM this small at init barely depends on its inputs, which the
-  # completion check rightly refuses as blind.
-  conformance_variants: ClassVar[tuple] = (
-      {"cell": "lstm", "hidden_size": 8, "embed_size": 4, "num_layers": 1},
-      {"cell": "gru", "hidden_size": 8, "embed_size": 4, "num_layers": 2},
-      # embed 3: at embed 4 the fixed-seed completion check lands 2.4 sigma
-      # out for this cell, the naive sampler (the reference) included.
-      {"cell": "rnn", "hidden_size": 8, "embed_size": 3, "num_layers": 1},
-  )
   supports_cache: ClassVar[bool] = True
 
   @property
   def distribution(self):
     return distributions.for_classes(self.num_classes)
 
+  def __post_init__(self):
+    checks.check_input_shape(self, "(T,)", rank=1)
+    checks.check_int(self, "num_classes", low=2)
+    checks.check_choice(self, "cell", sorted(CELLS))
+    for key in ("hidden_size", "num_layers", "embed_size"):
+      checks.check_int(self, key)
+    checks.check_rate(self, "dropout")
+    super().__post_init__()
+
   def setup(self):
-    if self.cell not in CELLS:
-      raise ValueError(f"CharRNN: cell={self.cell!r}; expected one of {sorted(CELLS)}")
-    if len(self.input_shape) != 1:
-      raise ValueError(f"CharRNN models sequences: input_shape must be (T,), got "
-                       f"{self.input_shape}")
-    if not 0.0 <= self.dropout < 1.0:
-      raise ValueError(f"CharRNN: dropout={self.dropout} must be in [0, 1)")
     g, h = CELLS[self.cell], self.hidden_size
     self.embed = self.param("embed", nn.initializers.normal(1.0),
                             (self.num_classes, self.embed_size))

@@ -6,7 +6,7 @@
   causality tests) works too, and the cached samplers use the very same table.
 - Channel-grouped masks: the C channels of a pixel are C groups generated in
   turn (R -> G -> B), so every layer's width must be a multiple of C
-  (`check_groups`); 1x1 layers are `MaskedDense` with the centre of a type-B
+  (`checks.check_channel_groups`); 1x1 layers are `MaskedDense` with the centre of a type-B
   conv mask (`dense_mask`); the two halves of a gate get the same grouping
   (`gate_mask`), so tanh-unit c and sigmoid-unit c belong to one group.
 - Cached sampling: a generation step is one flat dim d of [H, W, C] (pixel
@@ -21,22 +21,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from ar_jax import masks
-
-
-def check_groups(model_name, num_channels, **widths):
-  """Raises unless every layer width is a positive multiple of the C channels."""
-  for key, width in widths.items():
-    if not isinstance(width, (int, np.integer)) or width < 1 or width % num_channels:
-      raise ValueError(
-          f"{model_name}: {key}={width!r} must be a positive multiple of the image's "
-          f"{num_channels} channel(s) (input_shape[-1]): every layer splits its units into "
-          f"one group per channel so that channel c only sees channels < c of its pixel")
-
-
-def check_image_shape(model_name, input_shape):
-  if len(tuple(input_shape)) != 3 or any(int(d) < 1 for d in input_shape):
-    raise ValueError(f"{model_name}: input_shape must be (H, W, C), got {input_shape!r} "
-                     "(a grayscale image is (H, W, 1))")
 
 
 def value_table(num_classes):

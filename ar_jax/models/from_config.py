@@ -24,10 +24,6 @@ from ar_jax import models
 _COND_FIELDS = ("cond_classes", "cond_size")
 
 
-def _fields(cls):
-  return {f for f in cls.__dataclass_fields__ if f not in ("parent", "name")}
-
-
 def from_config(model_config, data):
   """Builds `models.get(model_config.name, **hparams)` with data defaults.
 
@@ -41,10 +37,9 @@ def from_config(model_config, data):
       shape or class count that contradicts the data, or a cond mismatch.
   """
   try:
-    cls = models.get_class(model_config.name)
+    fields = models.hparam_names(model_config.name)
   except KeyError as e:
     raise ValueError(f"config.model.name={model_config.name!r}: {e.args[0]}") from None
-  fields = _fields(cls)
   hparams = model_config.hparams.to_dict()
   hparams.setdefault("input_shape", tuple(data.shape))
   _check_shape(data.shape, hparams["input_shape"])

@@ -20,6 +20,7 @@ from ar_jax import distributions
 from ar_jax import masks
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 
 
 class FVSBN(base.ARModel):
@@ -37,7 +38,12 @@ class FVSBN(base.ARModel):
   ordering: Any = "natural"
   seed: int = 0
 
-  conformance_variants = ({}, {"ordering": "random", "seed": 3})
+  def __post_init__(self):
+    checks.check_input_shape(self)
+    checks.check_int(self, "num_classes", low=2)
+    object.__setattr__(self, "ordering", checks.check_ordering(self))
+    super().__post_init__()
+
 
   @property
   def distribution(self):

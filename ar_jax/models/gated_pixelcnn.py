@@ -36,6 +36,7 @@ from ar_jax import distributions
 from ar_jax import masks
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 from ar_jax.models import conv_image as ci
 
 _NAME = "GatedPixelCNN"
@@ -69,29 +70,21 @@ class GatedPixelCNN(base.ARModel):
   cond_size: int = 0
   cond_map_shape: tuple = ()
 
-  input_kind: ClassVar[str] = "image"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 4, "head_channels": 4},
-      {"input_shape": (2, 2, 3), "num_layers": 1, "channels": 12, "head_channels": 12},
-  )
 
   def __post_init__(self):
-    ci.check_image_shape(_NAME, self.input_shape)
-    ci.check_groups(_NAME, int(self.input_shape[-1]), channels=self.channels,
-                    head_channels=self.head_channels)
-    if not isinstance(self.num_layers, int) or self.num_layers < 0:
-      raise ValueError(f"{_NAME}: num_layers must be an int >= 0, got {self.num_layers!r}")
-    base.check_cond_counts(_NAME, cond_classes=self.cond_classes, cond_size=self.cond_size)
+    checks.check_input_shape(self, "(H, W, C)", rank=3)
+    checks.check_int(self, "num_classes", low=2)
+    checks.check_channel_groups(self, "channels", "head_channels")
+    checks.check_int(self, "num_layers", low=0)
+    for key in ("cond_classes", "cond_size"):
+      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
     shape = tuple(self.cond_map_shape)
     if shape and (len(shape) != 3 or any(int(d) < 1 for d in shape)):
-      raise ValueError(f"{_NAME}: cond_map_shape must be () or (H', W', F) of positive "
-                       f"ints, got {self.cond_map_shape!r}")
-    kinds = [k for k, v in (("cond_classes", self.cond_classes), ("cond_size", self.cond_size),
-                            ("cond_map_shape", shape)) if v]
-    if len(kinds) > 1:
-      raise ValueError(f"{_NAME}: set at most one of cond_classes, cond_size and "
-                       f"cond_map_shape, got {', '.join(kinds)}")
+      checks.fail(self, "cond_map_shape", "() or (H', W', F) of positive ints",
+                  "give the shape of one example's cond map, or () for none")
+    checks.check_at_most_one(self, cond_classes="int labels", cond_size="float vectors",
+                             cond_map_shape="float maps")
     super().__post_init__()
 
   @property
@@ -175,13 +168,17 @@ class GatedPixelCNN(base.ARModel):
                 out=ci.dense_mask(self.head_channels, self.out.features, c))
 
   def _horizontal(self, l, h_pre, h_in, m):
-    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p] or None)."""
-    gated = ar_nn.gated_activation(h_pre)
-    skip = self.skip[l](gated, mask=m["d"])
-    if l == self.num_layers:
-      return skip, None
-    h_out = self.res[l](gated, mask=m["d"])
-    return skip, (h_out if l == 0 else h_out + h_in)
+    """Gate, skip and residual of layer l: (skip [..., p], layer output [..., p] or None).
+
+    Layer 0 starts the stream (no residual add: its input is the image); the
+    last layer feeds only its skip.
+    """
+    last = l == self.num_layers
+    out, skip = ar_nn.gated_residual(
+        None if l == 0 or last else h_in, h_pre,
+        skip=lambda g: self.skip[l](g, mask=m["d"]),
+        residual=None if last else (lambda g: self.res[l](g, mask=m["d"])))
+    return skip, out
 
   def _head(self, skip, m):
     return self.out(jax.nn.relu(self.head(jax.nn.relu(skip), mask=m["head"])), mask=m["out"])

@@ -12,8 +12,8 @@ training step draws one from the pool (`train_log_prob`). The pool is stored as
 small constant degree arrays and the masks are rebuilt inside the jitted
 program with `ar_jax.masks` (cheap comparisons, fused by XLA), then passed to
 `ar_jax.nn.MaskedDense` at call time, so even a 32-mask pool of a 784-8000-784
-MADE adds no large constants. The pool is drawn by `masks.made_pool_v0`, the
-compat stream that keeps existing configs' masks bit for bit.
+MADE adds no large constants. The pool is drawn by `masks.made_pool_v0` (one
+seeded generator, read in entry order).
 
 Exact ensemble evaluation: with M masks, `log_prob(x)` is
 log (1/M) sum_m p_m(x) (a logsumexp over masks), never an average of logits.
@@ -40,6 +40,7 @@ from ar_jax import distributions
 from ar_jax import masks
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 
 
 class MADE(base.ARModel):
@@ -75,22 +76,21 @@ class MADE(base.ARModel):
   cond_classes: int = 0
   cond_size: int = 0
 
-  conformance_variants = (
-      {"hidden_sizes": (24, 24), "direct": True},
-      {"hidden_sizes": (24,), "num_masks": 3, "order_agnostic": True,
-       "connectivity_agnostic": True},
-  )
 
   def __post_init__(self):
-    base.check_cond_counts("MADE", cond_classes=self.cond_classes, cond_size=self.cond_size)
-    if self.cond_classes and self.cond_size:
-      raise ValueError(
-          f"MADE: set at most one of cond_classes (int labels) and cond_size (float "
-          f"vectors), got cond_classes={self.cond_classes}, cond_size={self.cond_size}")
+    checks.check_input_shape(self, min_dims=2)
+    checks.check_int(self, "num_classes", low=2)
+    object.__setattr__(self, "hidden_sizes", checks.check_int_sequence(self, "hidden_sizes"))
+    checks.check_int(self, "num_masks")
+    checks.check_choice(self, "hidden_degrees", ("random", "even"))
+    object.__setattr__(self, "ordering", checks.check_ordering(self))
+    for key in ("cond_classes", "cond_size"):
+      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
+    checks.check_at_most_one(self, cond_classes="int labels", cond_size="float vectors")
     if self.is_conditional and not self.hidden_sizes and not self.direct:
-      raise ValueError("MADE: a conditional MADE needs hidden layers or direct=True "
-                       "(cond feeds the hidden layers and the direct connections), got "
-                       "hidden_sizes=() and direct=False")
+      checks.fail(self, "direct", "True for a conditional MADE without hidden layers",
+                  "a conditional MADE needs hidden layers or direct=True (cond feeds the "
+                  "hidden layers and the direct connections)")
     super().__post_init__()
 
   @property
@@ -104,10 +104,6 @@ class MADE(base.ARModel):
   # ---- the mask pool, as degrees (static numpy, derived from hparams) ----
   def _pool_draws(self):
     """(orders [M, D], hidden degrees per layer [M, H_l]), cached and read-only."""
-    if self.num_masks < 1:
-      raise ValueError(f"MADE: num_masks must be >= 1, got {self.num_masks}")
-    if self.num_dims < 2:
-      raise ValueError(f"MADE needs at least 2 dimensions, got input_shape {self.input_shape}")
     return masks.made_pool_v0(
         self.ordering, self.num_dims, self.hidden_sizes, self.num_masks, seed=self.seed,
         method=self.hidden_degrees, order_agnostic=self.order_agnostic,
@@ -136,10 +132,9 @@ class MADE(base.ARModel):
   def setup(self):
     d, p = self.num_dims, self.distribution.num_params
     he = nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
-    # The masked layers share MADE's own scope, so their params keep the flat
-    # names kernel_0, bias_0, ..., direct_kernel and, drawn in that order
-    # from the same rng stream, the same initial values as before the layer
-    # library. Masks are passed at call time (rebuilt from traced degrees).
+    # The masked layers share MADE's own scope: the params are the flat
+    # kernel_0, bias_0, ..., direct_kernel, drawn in that order from MADE's
+    # rng stream. Masks are passed at call time (rebuilt from traced degrees).
     widths = list(self.hidden_sizes) + [d * p]
     self.layers = [ar_nn.MaskedDense(w, kernel_init=he, kernel_name=f"kernel_{i}",
                                      bias_name=f"bias_{i}") for i, w in enumerate(widths)]

@@ -44,8 +44,11 @@ import jax
 import jax.numpy as jnp
 
 from ar_jax.distributions import PixelDiscretizedLogisticMixture
+from ar_jax.models import checks
 from ar_jax.models import pixelcnn_pp_runs as runs
 from ar_jax.models.base import ARModel
+from ar_jax.nn import dropout as dropout_lib
+from ar_jax.nn import gated
 from ar_jax.nn import shifted
 
 
@@ -67,19 +70,19 @@ class PixelCNNPP(ARModel):
   dropout: float = 0.5
   weight_norm: bool = True
 
-  input_kind: ClassVar[str] = "image"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      {"input_shape": (3, 3, 1), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
-       "num_levels": 2, "num_mixtures": 2},
-      {"input_shape": (2, 2, 3), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
-       "num_levels": 2, "num_mixtures": 2},
-  )
+
+  def __post_init__(self):
+    checks.check_input_shape(self, "(H, W, C)", rank=3)
+    checks.check_int(self, "num_classes", low=2)
+    for key in ("num_filters", "num_resnet", "num_levels", "num_mixtures"):
+      checks.check_int(self, key)
+    checks.check_rate(self, "dropout")
+    super().__post_init__()
 
   # ---- static structure ----
   @property
   def pixel_distribution(self):
-    self._check_hparams()  # Everything else reads the shape through here.
     return PixelDiscretizedLogisticMixture(self.num_mixtures, self.input_shape[2],
                                            self.num_classes)
 
@@ -97,18 +100,6 @@ class PixelCNNPP(ARModel):
       h, w = -(-h // 2), -(-w // 2)
     return out
 
-  def _check_hparams(self):
-    name = type(self).__name__
-    if len(self.input_shape) != 3 or min(self.input_shape) < 1:
-      raise ValueError(f"{name}: input_shape must be (H, W, C) of positive ints, got "
-                       f"{self.input_shape}")
-    for field in ("num_filters", "num_resnet", "num_levels", "num_mixtures"):
-      v = getattr(self, field)
-      if not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name}: {field} must be a positive int, got {v!r}")
-    if not 0.0 <= self.dropout < 1.0:
-      raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}")
-
   def _up_counts(self):
     return [self.num_resnet] * self.num_levels
 
@@ -116,7 +107,6 @@ class PixelCNNPP(ARModel):
     return [self.num_resnet + (l < self.num_levels - 1) for l in range(self.num_levels)]
 
   def setup(self):
-    self._check_hparams()
     f, wn = self.num_filters, self.weight_norm
     conv = lambda features, spec: shifted.ShiftedConv2D(
         features, (spec.kh, spec.kw), spec.stride, weight_norm=wn)
@@ -145,11 +135,10 @@ class PixelCNNPP(ARModel):
       c1 = c1 + self.layers[key + "_nin"](shifted.concat_elu(a))
     c1 = shifted.concat_elu(c1)
     if drop is not None:
-      keep = jax.random.bernoulli(jax.random.fold_in(drop, zlib.crc32(key.encode())),
-                                  1.0 - self.dropout, c1.shape)
-      c1 = jnp.where(keep, c1 / (1.0 - self.dropout), 0.0)
-    gate_a, gate_b = jnp.split(ctx.conv(key + "_out", c1, spec, level), 2, axis=-1)
-    return x + gate_a * jax.nn.sigmoid(gate_b)
+      c1 = dropout_lib.dropout(c1, self.dropout,
+                               jax.random.fold_in(drop, zlib.crc32(key.encode())))
+    return gated.gated_residual(x, ctx.conv(key + "_out", c1, spec, level),
+                                gate=gated.sigmoid_gate)[0]
 
   def _u_stream(self, ctx, drop):
     """The u values the ul stream reads, in the order it reads them."""

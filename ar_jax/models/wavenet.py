@@ -49,6 +49,7 @@ import numpy as np
 from ar_jax import distributions
 from ar_jax import nn as ar_nn
 from ar_jax.models import base
+from ar_jax.models import checks
 
 _OUTPUTS = ("categorical", "logistic")
 _UPSAMPLES = ("repeat", "transposed")
@@ -87,35 +88,20 @@ class WaveNet(base.ARModel):
   local_hop: int = 1
   local_upsample: str = "repeat"
 
-  input_kind: ClassVar[str] = "sequence"
   supports_cache: ClassVar[bool] = True
-  conformance_variants: ClassVar[tuple] = (
-      dict(num_classes=4, num_stacks=2, layers_per_stack=2, residual_channels=4,
-           gate_channels=4, skip_channels=6),
-      dict(num_classes=4, output="logistic", num_mixtures=2, num_stacks=1,
-           layers_per_stack=2, kernel_size=3, input_kernel_size=3, residual_channels=4,
-           gate_channels=4, skip_channels=6),
-  )
 
   def __post_init__(self):
-    counts = dict(num_stacks=1, layers_per_stack=1, kernel_size=1, input_kernel_size=1,
-                  residual_channels=1, gate_channels=1, skip_channels=1, num_mixtures=1,
-                  cond_classes=0, cond_size=0, local_channels=0, local_hop=1)
-    for name, low in counts.items():
-      v = getattr(self, name)
-      if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-        raise ValueError(f"WaveNet: {name} must be an int >= {low}, got {v!r}")
-    if len(tuple(self.input_shape)) != 1:
-      raise ValueError(f"WaveNet: input_shape must be (T,), got {self.input_shape!r}")
-    if self.output not in _OUTPUTS:
-      raise ValueError(f"WaveNet: output must be one of {_OUTPUTS}, got {self.output!r}")
-    if self.local_upsample not in _UPSAMPLES:
-      raise ValueError(f"WaveNet: local_upsample must be one of {_UPSAMPLES}, "
-                       f"got {self.local_upsample!r}")
-    if self.cond_classes and self.cond_size:
-      raise ValueError(
-          f"WaveNet: set at most one of cond_classes (int ids) and cond_size (float "
-          f"vectors), got cond_classes={self.cond_classes}, cond_size={self.cond_size}")
+    checks.check_input_shape(self, "(T,)", rank=1)
+    checks.check_int(self, "num_classes", low=2)
+    for key in ("num_stacks", "layers_per_stack", "kernel_size", "input_kernel_size",
+                "residual_channels", "gate_channels", "skip_channels", "num_mixtures",
+                "local_hop"):
+      checks.check_int(self, key)
+    for key in ("cond_classes", "cond_size", "local_channels"):
+      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
+    checks.check_choice(self, "output", _OUTPUTS)
+    checks.check_choice(self, "local_upsample", _UPSAMPLES)
+    checks.check_at_most_one(self, cond_classes="int ids", cond_size="float vectors")
     super().__post_init__()
 
   # ---- static structure ----
@@ -166,10 +152,8 @@ class WaveNet(base.ARModel):
     self.out_hidden = nn.Dense(self.skip_channels)
     self.out_params = nn.Dense(self.distribution.num_params)
     # The conditioning maps start at zero: a conditional WaveNet starts as the
-    # unconditional one and learns what the cond adds. Random maps of
-    # unit-variance features first add noise to every gate: in the 150-step
-    # CPU run (README) the test NLL was 6.28 bits/sample with random maps and
-    # 5.98 with zero-initialized ones.
+    # unconditional one and learns what the cond adds (random maps of
+    # unit-variance features would first add noise to every gate).
     zeros = nn.initializers.zeros
     if self.has_global:
       self.global_proj = [nn.Dense(g2, use_bias=False, kernel_init=zeros)
@@ -202,14 +186,20 @@ class WaveNet(base.ARModel):
       up = self.upsample(local_BxFxC).reshape(b, f * self.local_hop, c)
     return up[:, :length]
 
-  def _layer(self, l, z, global_bias, local_up):
-    """Gate input z [..., 2G] plus conditioning -> gated activation a [..., G]."""
+  def _layer(self, l, h, z, global_bias, local_up):
+    """Residual layer l on its dilated-conv output z [..., 2G]: (new h, skip_l).
+
+    Adds the conditioning to z, then the gated residual core; the new h is
+    None after the last layer (it has no residual projection).
+    """
     if global_bias is not None:
       z = z + global_bias[l].reshape(global_bias[l].shape[:1] + (1,) * (z.ndim - 2)
                                      + global_bias[l].shape[-1:])
     if local_up is not None:
       z = z + self.local_proj[l](local_up)
-    return ar_nn.gated_activation(z)
+    last = l == len(self.residual)
+    return ar_nn.gated_residual(None if last else h, z, skip=self.skip[l],
+                                residual=None if last else self.residual[l])
 
   def _head(self, skips):
     return self.out_params(jax.nn.relu(self.out_hidden(jax.nn.relu(skips))))
@@ -226,10 +216,8 @@ class WaveNet(base.ARModel):
     global_bias = self._global_bias(g)
     skips = 0.0
     for l, conv in enumerate(self.dilated):
-      a = self._layer(l, conv(h), global_bias, local_up)
-      skips = skips + self.skip[l](a)
-      if l < len(self.residual):
-        h = h + self.residual[l](a)
+      h, skip = self._layer(l, h, conv(h), global_bias, local_up)
+      skips = skips + skip
     return self._head(skips)
 
   # ---- conditioning input ----
@@ -350,9 +338,7 @@ class WaveNet(base.ARModel):
       z = jnp.einsum("bkr,kro->bo", jnp.stack(taps, axis=1), params["kernel"])
       z = z + params["bias"][None]
       queues.append(jax.lax.dynamic_update_index_in_dim(q, h, t % size, axis=1))
-      a = self._layer(l, z, cache.get("global"), local_up)
-      skips = skips + self.skip[l](a)
-      if l < len(self.residual):
-        h = h + self.residual[l](a)
+      h, skip = self._layer(l, h, z, cache.get("global"), local_up)
+      skips = skips + skip
     cache = {**cache, "inputs": inputs, "queues": queues}
     return self._head(skips), cache

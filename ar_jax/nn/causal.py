@@ -1,4 +1,4 @@
-"""Causal pieces of WaveNet / Gated PixelCNN stacks: shifts, causal 1-D conv, gating."""
+"""Causal pieces of WaveNet / Gated PixelCNN stacks: shifts and the causal 1-D conv."""
 
 from typing import Any, Callable
 
@@ -57,11 +57,3 @@ class CausalConv1D(nn.Module):
         dimension_numbers=("NWC", "WIO", "NWC"))
     return masked.add_bias(self, y)
 
-
-def gated_activation(x):
-  """tanh(a) * sigmoid(b) where [a, b] splits the last axis of x in half."""
-  if x.shape[-1] % 2:
-    raise ValueError(
-        f"gated_activation: last axis of x must be even, got shape {tuple(x.shape)}")
-  a, b = jnp.split(x, 2, axis=-1)
-  return jnp.tanh(a) * jax.nn.sigmoid(b)
