@@ -13,6 +13,11 @@ What is verified:
   interrupted by a crash, a second signal or `kill -9` is never listed. The
   checksums travel inside the same commit, so they exist exactly when the
   step exists.
+- Once orbax has committed a step, `<step>/ar_jax_files.sha256.json` records
+  the sha256 of every file in it. A restore first compares every file (any
+  flipped bit, even in bytes a restore would not read, is found before orbax
+  touches the step); a step without the manifest (a crash right after the
+  commit) restores with a warning, verified by its array checksums alone.
 - A restore hashes every restored array and compares it with the recorded
   checksums (`CorruptCheckpointError` on any difference, or when the arrays
   cannot be read at all). This does not depend on orbax's file layout: a
@@ -25,6 +30,8 @@ What is verified:
 """
 
 import hashlib
+import json
+import logging as pylogging
 import os
 import signal
 import threading
@@ -37,6 +44,26 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from ar_jax import sharding as sharding_lib
+
+
+MANIFEST = "ar_jax_files.sha256.json"
+
+
+class _DropOrbaxOrphanTasks(pylogging.Filter):
+  """Drops asyncio's "... exception was never retrieved" for orbax's read tasks.
+
+  When one array of a checkpoint fails to read, orbax raises the first error
+  and leaves its sibling read tasks unretrieved; asyncio then logs each one at
+  garbage collection. The restore has already reported the failure (once, as
+  `CorruptCheckpointError`), so these repeats are noise.
+  """
+
+  def filter(self, record):
+    msg = record.getMessage()
+    return not ("never retrieved" in msg and ("orbax" in msg or "tensorstore" in msg))
+
+
+pylogging.getLogger("asyncio").addFilter(_DropOrbaxOrphanTasks())
 
 
 class CheckpointError(ValueError):
@@ -85,6 +112,7 @@ class Checkpointer:
             barrier_sync_key_prefix=prefix))
     self._mgr = ocp.CheckpointManager(self.directory, options=options)
     self._saved = set()
+    self._unsealed = set()  # Saved steps whose file manifest is not written yet.
 
   def __enter__(self):
     return self
@@ -105,10 +133,25 @@ class Checkpointer:
     if step in self._saved or step in self._mgr.all_steps():
       return False
     meta = dict(meta, checksums=array_checksums(state))
+    self._seal()
     self._mgr.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
     self._saved.add(step)
+    self._unsealed.add(step)
+    if not self._mgr.is_saving_in_progress():
+      self._seal()
     return True
+
+  def _seal(self):
+    """Waits for pending saves, then writes the file manifest of each new step."""
+    if not self._unsealed:
+      return
+    self._mgr.wait_until_finished()
+    listed = set(self._mgr.all_steps())
+    for step in sorted(self._unsealed & listed):
+      if jax.process_index() == 0:
+        _write_file_manifest(epath.Path(self.directory) / str(step))
+    self._unsealed.clear()
 
   def restore(self, abstract_state, step=None, fallback=True):
     """`(state, meta, step)` from `step` (default: the newest); None if there is none.
@@ -149,6 +192,7 @@ class Checkpointer:
 
   def _restore_step(self, abstract_state, step):
     where = f"{self.directory}/{step}"
+    _verify_file_manifest(epath.Path(self.directory) / str(step), where)
     try:
       meta = dict(self._mgr.restore(step, args=ocp.args.Composite(
           meta=ocp.args.JsonRestore()))["meta"])
@@ -200,15 +244,55 @@ class Checkpointer:
     return str(dst)
 
   def wait(self):
-    """Blocks until pending async saves are committed."""
+    """Blocks until pending async saves are committed (and their files hashed)."""
     self._mgr.wait_until_finished()
+    self._seal()
 
   def close(self):
     """Waits for pending saves, then stops orbax's background machinery."""
     try:
-      self._mgr.wait_until_finished()
+      self.wait()
     finally:
       self._mgr.close()
+
+
+def _file_digests(step_dir, prefix=""):
+  """`{relative path: sha256}` of every file under `step_dir` but the manifest."""
+  out = {}
+  for path in sorted(step_dir.iterdir()):
+    rel = prefix + path.name
+    if path.is_dir():
+      out.update(_file_digests(path, rel + "/"))
+    elif rel != MANIFEST:
+      out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+  return out
+
+
+def _write_file_manifest(step_dir):
+  tmp = step_dir / (MANIFEST + ".tmp")
+  tmp.write_text(json.dumps(_file_digests(step_dir), indent=0, sort_keys=True))
+  tmp.rename(step_dir / MANIFEST)
+
+
+def _verify_file_manifest(step_dir, where):
+  """Compares every file of a step with its manifest (if the step has one)."""
+  path = step_dir / MANIFEST
+  if not path.exists():
+    logging.warning("checkpoint %s has no %s (its save was cut short after the commit, "
+                    "or an older ar_jax wrote it): only its arrays are verified",
+                    where, MANIFEST)
+    return
+  try:
+    expected = json.loads(path.read_text())
+  except ValueError as e:
+    raise CorruptCheckpointError(f"checkpoint {where} is corrupt: {MANIFEST} cannot be "
+                                 f"parsed ({e})") from e
+  actual = _file_digests(step_dir)
+  for rel in sorted(set(expected) | set(actual)):
+    if expected.get(rel) != actual.get(rel):
+      state = "missing" if rel not in actual else (
+          "unexpected" if rel not in expected else "changed since it was saved")
+      raise CorruptCheckpointError(f"checkpoint {where} is corrupt: file {rel} is {state}")
 
 
 def _first_line(e):

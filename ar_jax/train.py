@@ -87,8 +87,12 @@ def _train_and_evaluate(exp, workdir, stop):
         async_save=cfg.train.async_checkpointing))
     best = stack.enter_context(checkpoint.Checkpointer(
         best_dir, max_to_keep=1, async_save=cfg.train.async_checkpointing))
+    # Rows the resumed run writes again at its first step: the final test, and
+    # the eval if the checkpoint was saved before it (a stop request).
+    redo = (cfg.data.test_split,) + (
+        () if run.progress.last_eval_step == run.progress.step else (cfg.data.eval_split,))
     writer = reporting.MetricWriter(workdir, resume_step=run.progress.step,
-                                    final_splits=(cfg.data.test_split,))
+                                    final_splits=redo)
     stack.callback(writer.close)
     loop = _Loop(exp, workdir, ckpt, best, writer, train_data, eval_data, stop)
     run, preempted = loop.run(run)

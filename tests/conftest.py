@@ -12,6 +12,7 @@ Fixtures: `register_model` (a test model in the registry for one test; see
 import contextlib
 import os
 
+from absl import flags
 import jax
 import pytest
 
@@ -45,3 +46,11 @@ def one_short_timing_window(monkeypatch):
   real = model_speed._time  # pylint: disable=protected-access
   monkeypatch.setattr(model_speed, "_time", lambda fn, *args, repeats=5, min_time=1.0: real(
       fn, *args, repeats=1, min_time=1e-3))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_absl_flags():
+  """Each test parses the CLI's absl flags afresh (they are process globals)."""
+  yield
+  if flags.FLAGS.is_parsed():
+    flags.FLAGS.unparse_flags()
