@@ -69,20 +69,27 @@ def _merge(node, values):
 
 
 def _restore(exp, workdir, which):
+  """`(state, step, kind)` of the newest checkpoint of the chosen kind, verified.
+
+  A corrupt checkpoint is refused (`CorruptCheckpointError`), never replaced
+  by an older one behind the user's back. Creates nothing in `workdir`.
+  """
   from ar_jax import checkpoint, experiment  # pylint: disable=import-outside-toplevel
   periodic, best = experiment.checkpoint_dirs(workdir)
-  order = [best, periodic] if which == "best" else [periodic]
-  for d, kind in zip(order, ["best", "latest"] if which == "best" else ["latest"]):
-    ckpt = checkpoint.Checkpointer(d, max_to_keep=1000, async_save=False)
-    try:
-      out = ckpt.restore(exp.abstract, quarantine=False)
-    finally:
-      ckpt.close()
+  order = [(best, "best"), (periodic, "latest")] if which == "best" else [
+      (periodic, "latest")]
+  for d, kind in order:
+    if not epath.Path(d).exists():
+      continue
+    with checkpoint.Checkpointer(d, max_to_keep=1000, async_save=False) as ckpt:
+      out = ckpt.restore(exp.abstract, fallback=False)
     if out is not None:
       state, _, step = out
       logging.info("restored %s step %d", d, step)
       return state, step, kind
-  raise FileNotFoundError(f"no readable checkpoint in {order}")
+  raise FileNotFoundError(
+      f"no checkpoint in {' or '.join(d for d, _ in order)}: pass the --workdir of a "
+      "run that saved one")
 
 
 def _setup():
@@ -165,17 +172,23 @@ def _sample(argv):
 
 
 def _eval(argv):
+  """Prints the result first, then writes it (a write error cannot hide the NLL)."""
   del argv
   from ar_jax import evaluation, reporting  # pylint: disable=import-outside-toplevel
   exp = _setup()
   with jax.set_mesh(exp.mesh):
     state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
     res = evaluation.evaluate(exp, state.eval_params(), FLAGS.split)
-  res.update(split=FLAGS.split, checkpoint=kind, step=step)
-  out = FLAGS.out or os.path.join(FLAGS.workdir, f"eval_{FLAGS.split}_{kind}.json")
-  reporting.write_json(out, res)
+  res.update(split=FLAGS.split, checkpoint=kind, step=step,
+             unit=evaluation.bits_unit(exp))
   if reporting.is_writer():
-    print(json.dumps(res))
+    print(json.dumps(res), flush=True)
+  out = FLAGS.out or os.path.join(FLAGS.workdir, f"eval_{FLAGS.split}_{kind}.json")
+  try:
+    reporting.write_json(out, res)
+  except OSError as e:
+    raise OSError(f"the result above was not saved: cannot write {out} ({e.strerror or e}); "
+                  "pass --out=<writable path>") from e
 
 
 def _prepare(rest):
@@ -183,28 +196,29 @@ def _prepare(rest):
   return subprocess.call([sys.executable, "-m", "ar_jax.data.prepare", *rest])
 
 
-_COMMANDS = {"train": launcher.main, "sample": _sample, "eval": _eval}
+_COMMANDS = {"train": launcher.train, "sample": _sample, "eval": _eval}
 
 
 def main(argv=None):
-  """Console-script entry; `argv` defaults to sys.argv (and replaces it if given)."""
+  """Console-script entry; exits with the command's code (see `ar_jax.main`).
+
+  `argv` defaults to sys.argv (and replaces it if given). absl flags are
+  process globals: one process runs one command.
+  """
   if argv is not None:
     sys.argv = list(argv)  # config_flags reads the --config.* overrides from sys.argv.
   argv = list(sys.argv)
   if len(argv) < 2 or argv[1] not in (*_COMMANDS, "prepare", "plot"):
     sys.stderr.write(_USAGE)
-    return 2
+    return launcher.EXIT_USER_ERROR
   cmd, rest = argv[1], argv[2:]
   if cmd == "prepare":
     return _prepare(rest)
   if cmd == "plot":
     return plots.main(rest)
-  # Flags are process globals: without this, a second call in one process
-  # (tests, notebooks) would inherit e.g. the previous call's --out.
-  FLAGS.unparse_flags()
-  app.run(_COMMANDS[cmd], argv=[f"ar-jax {cmd}"] + rest,
-          flags_parser=launcher.parse_flags_or_exit)
-  return 0
+  # Exits (SystemExit) with the command's code.
+  app.run(lambda a: launcher.run_command(_COMMANDS[cmd], a),
+          argv=[f"ar-jax {cmd}"] + rest, flags_parser=launcher.parse_flags_or_exit)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from ar_jax import reporting
 from ar_jax import sampling
 from ar_jax import sharding as sharding_lib
 from ar_jax.data import pipeline
+from ar_jax.data import text
 
 
 def eval_step(params, batch, mask, key_data, batch_index, *, model, binarization):
@@ -89,6 +90,13 @@ def evaluate(exp, params, split, batches=None):
   if exp.data.is_stream:
     res["num_tokens"] = count
   return res
+
+
+def bits_unit(exp):
+  """The unit of `bpd` for this data: bits/char (text), bits/position, bits/dim."""
+  if exp.data.is_stream:
+    return "bits/char" if text.is_text_dataset(exp.config.data.name) else "bits/position"
+  return "bits/dim"
 
 
 def sample_cond(exp, num_samples, arrays=None):

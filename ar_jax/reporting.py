@@ -25,18 +25,30 @@ def is_writer():
 
 
 class MetricWriter:
-  """Appends `{"step": s, "split": ..., **scalars}` lines and TensorBoard scalars."""
+  """Appends `{"step": s, "split": ..., **scalars}` lines and TensorBoard scalars.
 
-  def __init__(self, workdir, enabled=None):
+  `resume_step` makes metrics.jsonl hold each (step, split) once however often
+  a run resumes: on opening, rows logged after that step (by a run that died
+  before its next checkpoint), rows of `final_splits` at that step (the final
+  test pass is repeated), and a torn last line are dropped.
+  """
+
+  def __init__(self, workdir, enabled=None, resume_step=None, final_splits=()):
     self.enabled = is_writer() if enabled is None else enabled
     self._tb = None
     self._jsonl = self._lines = None
     if self.enabled:
       path = epath.Path(workdir) / "metrics.jsonl"
       path.parent.mkdir(parents=True, exist_ok=True)
+      lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+      if resume_step is not None:
+        kept = _rows_before(lines, resume_step, final_splits)
+        if kept != lines:
+          _write_bytes(str(path), "".join(kept).encode())
+        lines = kept
       if is_remote(workdir):
         self._path = path
-        self._lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        self._lines = lines
       else:
         self._jsonl = open(path, "a", encoding="utf-8")
       try:
@@ -67,6 +79,18 @@ class MetricWriter:
         self._jsonl.close()
       if self._tb is not None:
         self._tb.close()
+
+
+def _rows_before(lines, step, final_splits):
+  kept = []
+  for line in lines:
+    try:
+      row = json.loads(line)
+    except ValueError:
+      continue  # A line torn by a crash.
+    if row["step"] < step or (row["step"] == step and row["split"] not in final_splits):
+      kept.append(line if line.endswith("\n") else line + "\n")
+  return kept
 
 
 def _py(v):

@@ -1,7 +1,11 @@
-"""The train state pytree and its sharded initialization (nothing else)."""
+"""The training loop's state: the `TrainState` pytree, the `Progress` bookkeeping,
+and `RunState`, both together as restored from a checkpoint.
+"""
 
+import dataclasses
 import functools
-from typing import Any
+import math
+from typing import Any, Optional
 
 import flax
 import jax
@@ -23,6 +27,48 @@ class TrainState:
   def eval_params(self):
     """The params to evaluate and sample from: EMA if kept, else the raw ones."""
     return self.params if self.ema_params is None else self.ema_params
+
+
+@dataclasses.dataclass
+class Progress:
+  """The loop's host-side bookkeeping, saved as JSON with every checkpoint."""
+  step: int = 0
+  best_nll: Optional[float] = None  # None until the first eval.
+  best_step: Optional[int] = None
+  bad_evals: int = 0  # Evals since the best one (early stopping).
+  last_eval_step: Optional[int] = None
+  stopped_early: bool = False
+  train_time_s: float = 0.0
+
+  @classmethod
+  def from_meta(cls, meta):
+    """From a checkpoint's JSON dict (unknown keys, e.g. from newer versions, dropped)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in (meta or {}).items() if k in names})
+
+  def to_meta(self):
+    return dataclasses.asdict(self)
+
+  def record_eval(self, nll, step):
+    """Records a validation NLL; True if it is the best so far (a NaN/Inf never is)."""
+    self.last_eval_step = int(step)
+    if math.isfinite(nll) and (self.best_nll is None or nll < self.best_nll):
+      self.best_nll, self.best_step, self.bad_evals = float(nll), int(step), 0
+      return True
+    self.bad_evals += 1
+    return False
+
+  def out_of_patience(self, patience):
+    """True once `patience` evals in a row brought no improvement (0 disables)."""
+    return patience > 0 and self.bad_evals >= patience
+
+
+@dataclasses.dataclass
+class RunState:
+  """Everything the loop carries from step to step and restores from a checkpoint."""
+  train: TrainState
+  progress: Progress
+  resumed_from: Optional[int] = None  # The checkpoint step this launch started from.
 
 
 def dummy_inputs(model, x_dtype, cond_shape=None, cond_dtype=None):

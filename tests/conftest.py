@@ -11,6 +11,7 @@ Fixtures: `register_model` (a test model in the registry for one test; see
 
 import contextlib
 
+from absl import flags
 import jax
 import pytest
 
@@ -42,3 +43,11 @@ def one_short_timing_window(monkeypatch):
   real = timing.median_seconds
   monkeypatch.setattr(timing, "median_seconds", lambda fn, *args, clock="wall", **_: real(
       fn, *args, repeats=1, min_time=1e-3, clock=clock))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_absl_flags():
+  """Each test parses the CLI's absl flags afresh (they are process globals)."""
+  yield
+  if flags.FLAGS.is_parsed():
+    flags.FLAGS.unparse_flags()

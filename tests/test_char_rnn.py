@@ -104,7 +104,7 @@ def test_cli_samples_text_from_a_prompt(tmp_path, monkeypatch, capsys):
   assert len(texts) == 2 and all(len(t) == 40 for t in texts)
   assert all(t.startswith("SPEAKER A:") for t in texts)
 
-  assert _cli(f"--workdir={workdir}", "--prompt=ZZ top") == 1
+  assert _cli(f"--workdir={workdir}", "--prompt=ZZ top") == 2  # EXIT_USER_ERROR
   assert "['Z', 't'] are not in the vocabulary" in capsys.readouterr().err
 
   # A prompt for a run on images is refused before any checkpoint is read.
@@ -114,5 +114,5 @@ def test_cli_samples_text_from_a_prompt(tmp_path, monkeypatch, capsys):
   image_run = tmp_path / "image_run"
   image_run.mkdir()
   (image_run / "config.json").write_text(json.dumps(config))
-  assert _cli(f"--workdir={image_run}", "--prompt=ROMEO:") == 1
+  assert _cli(f"--workdir={image_run}", "--prompt=ROMEO:") == 2
   assert "'synthetic' is not a text dataset" in capsys.readouterr().err

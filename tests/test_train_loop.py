@@ -24,18 +24,18 @@ def _tiny_models():  # module scope: module-scoped fixtures train with it
 
 
 def test_early_stopping_bookkeeping():
-  es = train.EarlyStopping(patience=2)
-  assert es.update(5.0, 1) and not es.should_stop
-  assert not es.update(5.0, 2)  # Equal is not better.
-  assert es.update(4.0, 3) and es.bad_evals == 0
-  assert not es.update(4.5, 4) and not es.update(4.1, 5) and es.should_stop
-  again = train.EarlyStopping(2, es.meta())  # As restored from a checkpoint.
+  p = train_state.Progress()
+  assert p.record_eval(5.0, 1) and not p.out_of_patience(2)
+  assert not p.record_eval(5.0, 2)  # Equal is not better.
+  assert p.record_eval(4.0, 3) and p.bad_evals == 0
+  assert not p.record_eval(4.5, 4) and not p.record_eval(4.1, 5) and p.out_of_patience(2)
+  again = train_state.Progress.from_meta(p.to_meta())  # As restored from a checkpoint.
   assert (again.best_nll, again.best_step, again.bad_evals) == (4.0, 3, 2)
-  assert not train.EarlyStopping(0, es.meta()).should_stop  # 0 disables.
+  assert again.last_eval_step == 5 and not again.out_of_patience(0)  # 0 disables.
   # A NaN/Inf eval, even the first, is never the best (it would block every later one).
-  fresh = train.EarlyStopping(patience=3)
-  assert not fresh.update(float("nan"), 1) and fresh.best_nll is None
-  assert not fresh.update(float("inf"), 2) and fresh.update(7.0, 3)
+  fresh = train_state.Progress()
+  assert not fresh.record_eval(float("nan"), 1) and fresh.best_nll is None
+  assert not fresh.record_eval(float("inf"), 2) and fresh.record_eval(7.0, 3)
 
 
 def test_loop_stops_early_and_tests_the_best_checkpoint(monkeypatch, tmp_path):

@@ -17,6 +17,7 @@ import optax
 import pytest
 
 import train_testlib
+from ar_jax import checkpoint
 from ar_jax import experiment
 from ar_jax import optim
 from ar_jax import steps
@@ -116,7 +117,8 @@ def test_corrupt_latest_checkpoint_falls_back(straight, tmp_path):
 
 def test_incompatible_config_raises_and_moves_nothing(straight):
   cfg = _config(optim__ema_decay=0.0)  # The checkpoints hold an EMA; this has none.
-  with pytest.raises(RuntimeError, match="use a new workdir; nothing was moved"):
+  with pytest.raises(checkpoint.CheckpointError, match=r"ema_params\[.b.\] is float32 \[16\] "
+                     r"in the checkpoint but absent.*use a new workdir; nothing was moved"):
     train_testlib.load_state(cfg, straight["workdir"])
   assert sorted(os.listdir(os.path.join(straight["workdir"], "checkpoints"))) == [
       "2", "4", "6"]
