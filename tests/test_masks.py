@@ -285,7 +285,7 @@ def test_docs_masks_md_error_message_is_current():
 # ------------------------------------------------------------- the package
 
 
-_LAYERS = ["orderings", "check", "dense", "causal", "conv"]  # each may import only earlier ones
+_LAYERS = ["orderings", "image_orderings", "check", "dense", "causal", "conv"]  # each may import only earlier ones
 
 
 def test_masks_modules_import_only_earlier_layers():
