@@ -8,12 +8,16 @@ checkpoints depend on them.
 """
 
 import hashlib
+import pathlib
+import re
 
 import numpy as np
 import pytest
 
 from ar_jax import masks as M
 from ar_jax import models
+
+import testlib
 
 
 def _digest(arrays):
@@ -307,3 +311,71 @@ def test_register_ordering():
       orderings._ORDERINGS.pop(name)  # pylint: disable=protected-access
     orderings._ALIASES.pop("cols_test")  # pylint: disable=protected-access
   assert "columns_test" not in M.ordering_names()
+
+
+# ------------------------------------------------------- models take any ordering
+
+_DENSE = {  # tiny models, one per model that takes `ordering=`
+    "deepnade": dict(hidden_sizes=(8,)),
+    "fvsbn": {},
+    "made": dict(hidden_sizes=(16, 16), direct=True),
+    "nade": dict(hidden_size=6),
+    "rnade": dict(hidden_size=6, num_components=2),
+}
+_PERMUTATION = (4, 1, 5, 0, 3, 2)
+
+
+@pytest.mark.parametrize("spec", M.ordering_names() + [_PERMUTATION])
+@pytest.mark.parametrize("name", sorted(_DENSE))
+def test_dense_models_take_every_ordering(name, spec):
+  model = models.get(name, input_shape=(6,), ordering=spec, ordering_shape=(2, 3), seed=1,
+                     **_DENSE[name])
+  np.testing.assert_array_equal(model.orderings()[0], M.get_ordering(spec, (2, 3), seed=1))
+  testlib.assert_causal(model, testlib.perturbed(model))
+
+
+@pytest.mark.parametrize("name", sorted(_DENSE))
+def test_dense_models_order_image_inputs_by_pixel(name):
+  model = models.get(name, input_shape=(2, 2, 2), ordering="spiral", **_DENSE[name])
+  np.testing.assert_array_equal(model.orderings()[0], [0, 1, 2, 3, 6, 7, 4, 5])
+  testlib.assert_causal(model, testlib.perturbed(model))
+
+
+@pytest.mark.parametrize("name", sorted(_DENSE))
+def test_dense_models_explain_a_bad_ordering(name):
+  cls = models.get_class(name).__name__
+  with pytest.raises(ValueError, match=(
+      rf"{cls}: ordering='hilbert' is not valid for input_shape=\(784,\), ordering_shape=\(\): "
+      r"ordering 'hilbert' .*needs an image shape .*got shape \(784,\).*; set ordering_shape "
+      r"to the image shape the 784 dims are laid out on, e\.g\. ordering_shape=\(28, 28\)")):
+    models.get(name, input_shape=(784,), ordering="hilbert", **_DENSE[name])
+  with pytest.raises(ValueError, match=(
+      rf"{cls}: ordering_shape must be \(\) \(= input_shape\) or a tuple of positive ints "
+      r"with 784 elements in all .*got \(5, 5\); e\.g\. ordering_shape=\(28, 28\)")):
+    models.get(name, input_shape=(784,), ordering="hilbert", ordering_shape=(5, 5),
+               **_DENSE[name])
+  with pytest.raises(ValueError, match=rf"{cls}: ordering='bogus' .*registered orderings: "
+                                       r"hilbert, natural, random, raster"):
+    models.get(name, input_shape=(6,), ordering="bogus", **_DENSE[name])
+  with pytest.raises(ValueError, match=rf"{cls}: ordering=\(0, 1\) .*it has 2 entries, "
+                                       r"expected 6; or pass a registered ordering"):
+    models.get(name, input_shape=(6,), ordering=(0, 1), **_DENSE[name])
+  model = models.get(name, input_shape=(784,), ordering=list(range(784)),
+                     ordering_shape=[28, 28], **_DENSE[name])
+  assert model.ordering_shape == (28, 28) and model.ordering == tuple(range(784))
+  hash(model)  # static argument of jitted functions
+
+
+def test_docs_masks_md_ordering_example_runs():
+  from ar_jax.masks import orderings  # pylint: disable=import-outside-toplevel
+  text = (pathlib.Path(__file__).parents[1] / "docs" / "masks.md").read_text()
+  section = text.split("## Orderings\n")[1].split("\n## ")[0]
+  (code,) = re.findall(r"```\n(.*?)```", section, re.S)
+  want = re.search(r"# (array\(.*\))", code).group(1)
+  scope = {}
+  try:
+    exec(code, scope)  # pylint: disable=exec-used
+    got = M.get_ordering("columns", (2, 3))
+  finally:
+    orderings._ORDERINGS.pop("columns", None)  # pylint: disable=protected-access
+  assert repr(got) == want
