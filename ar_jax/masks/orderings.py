@@ -45,7 +45,9 @@ def _permutation_problem(order, d):
     return f"it has shape {order.shape}, expected a flat sequence of {d} ints"
   if order.shape[0] != d:
     return f"it has {order.shape[0]} entries, expected {d}"
-  if d and not np.issubdtype(order.dtype, np.integer):
+  if d == 0:
+    return None
+  if not np.issubdtype(order.dtype, np.integer):
     return f"its entries are not ints (dtype {order.dtype})"
   counts = np.bincount(order[(order >= 0) & (order < d)], minlength=d)
   outside = sorted({int(i) for i in order if not 0 <= i < d})
