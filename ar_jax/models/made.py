@@ -111,8 +111,8 @@ class MADE(base.ARModel):
     """(orders [M, D], hidden degrees per layer [M, H_l]), cached and read-only."""
     return masks.made_pool_v0(
         self.ordering, self.ordering_shape or self.input_shape, self.hidden_sizes,
-        self.num_masks, seed=self.seed, method=self.hidden_degrees, order_agnostic=self.order_agnostic,
-        connectivity_agnostic=self.connectivity_agnostic)
+        self.num_masks, seed=self.seed, method=self.hidden_degrees,
+        order_agnostic=self.order_agnostic, connectivity_agnostic=self.connectivity_agnostic)
 
   def _pool(self):
     """Degrees per layer, each [M, n]: [inputs (D), hidden_1, ..., hidden_L]."""
