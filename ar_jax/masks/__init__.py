@@ -5,8 +5,11 @@ where random): it returns a numpy array (bool or float32) that a layer applies
 as a weight multiplier, `kernel * mask`. Masks are never parameters.
 
 Modules (each imports only the ones above it; every name is re-exported here):
-- `orderings`: orderings, positions, MADE degrees and the pools of them the
-  models draw (`ordering_pool`, MADE's `made_pool_v0`), with their seeding.
+- `orderings`: the registry of orderings (`register_ordering`, `get_ordering`,
+  `ordering_names`), positions, MADE degrees and the pools of them the models
+  draw (`ordering_pool`, MADE's `made_pool_v0`), with their seeding.
+- `image_orderings`: the registered image orderings ("s_curve", "hilbert",
+  "spiral", "zigzag") and `symmetries`, their flips and transposes.
 - `check`: `check_autoregressive` / `connectivity` for stacks of dense masks.
 - `dense`: MADE masks from degrees, triangular masks, degree groups.
 - `conv`: PixelCNN type A/B and Gated PixelCNN stack masks, and
@@ -29,14 +32,19 @@ from ar_jax.masks.conv import (check_conv_autoregressive, conv_mask, horizontal_
                                image_feature_dims, unroll_conv_mask, vertical_stack_mask)
 from ar_jax.masks.dense import (DegreeGroups, MadeMasks, degree_groups, hidden_mask,
                                 made_masks, masks_from_degrees, output_mask, triangular_mask)
+from ar_jax.masks.image_orderings import symmetries
 from ar_jax.masks.orderings import (chained_hidden_degrees, get_ordering, hidden_degrees,
-                                    input_degrees, made_pool_v0, ordering_pool, positions)
+                                    image_shape, image_shape_example, input_degrees,
+                                    is_image_ordering, made_pool_v0, ordering_names,
+                                    ordering_pool, positions, register_ordering)
 
 __all__ = [
     "AutoregressiveError", "DegreeGroups", "MadeMasks", "causal_attention_mask",
     "causal_conv1d_padding", "chained_hidden_degrees", "check_autoregressive",
     "check_conv_autoregressive", "connectivity", "conv_mask", "degree_groups", "get_ordering",
     "hidden_degrees", "hidden_mask", "horizontal_stack_mask", "image_feature_dims",
-    "input_degrees", "made_masks", "made_pool_v0", "masks_from_degrees", "ordering_pool",
-    "output_mask", "positions", "triangular_mask", "unroll_conv_mask", "vertical_stack_mask",
+    "image_shape", "image_shape_example", "input_degrees", "is_image_ordering", "made_masks",
+    "made_pool_v0", "masks_from_degrees", "ordering_names", "ordering_pool", "output_mask",
+    "positions", "register_ordering", "symmetries", "triangular_mask", "unroll_conv_mask",
+    "vertical_stack_mask",
 ]

@@ -1,8 +1,17 @@
 """Orderings, MADE degrees and pools of them: the one place randomness is drawn.
 
 An *ordering* is a permutation of range(D) listing the dims in generation
-order; the *position* of dim d is its index in the ordering (0-based) and its
-MADE *degree* is position + 1 (1..D). Hidden degrees lie in [1, D - 1].
+order, as flat row-major indices of the shape the dims are laid out on; the
+*position* of dim d is its index in the ordering (0-based) and its MADE
+*degree* is position + 1 (1..D). Hidden degrees lie in [1, D - 1].
+
+Orderings are a registry: `@register_ordering(name)` on a function
+`(shape, seed) -> permutation` makes `name` a spec that `get_ordering`, the
+pools below and every model's `ordering=` accept, as is an explicit
+permutation. Registered: "raster" (alias "natural"), "reversed", "random"
+(seeded), and the image orderings "s_curve", "hilbert", "spiral" and "zigzag",
+which need a shape (H, W) or (H, W, C) and order pixels, a pixel's channels
+in turn. `symmetries` gives the flips and transposes of an image ordering.
 
 How random orderings and degrees are drawn:
 - `get_ordering("random", D, seed=s)` is `np.random.default_rng(s).permutation(D)`.
@@ -19,6 +28,7 @@ How random orderings and degrees are drawn:
 """
 
 import functools
+import math
 
 import numpy as np
 
@@ -29,39 +39,149 @@ def positive_int(value, name):
     raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
-def _as_ordering(ordering, num_dims=None, name="ordering"):
+def _permutation_problem(order, d):
+  """What keeps `order` (an array) from being a permutation of range(d), or None."""
+  if order.ndim != 1:
+    return f"it has shape {order.shape}, expected a flat sequence of {d} ints"
+  if order.shape[0] != d:
+    return f"it has {order.shape[0]} entries, expected {d}"
+  if d == 0:
+    return None
+  if not np.issubdtype(order.dtype, np.integer):
+    return f"its entries are not ints (dtype {order.dtype})"
+  counts = np.bincount(order[(order >= 0) & (order < d)], minlength=d)
+  outside = sorted({int(i) for i in order if not 0 <= i < d})
+  problems = [f"{what} {vals[:5]}{' ...' if len(vals) > 5 else ''}" for what, vals in (
+      ("values outside range", outside),
+      ("repeated", np.flatnonzero(counts > 1).tolist()),
+      ("missing", np.flatnonzero(counts == 0).tolist())) if vals]
+  return ", ".join(problems) or None
+
+
+def _as_ordering(ordering, num_dims=None, name="ordering", hint=""):
   order = np.asarray(ordering)
   d = order.size if num_dims is None else num_dims
-  ok = order.ndim == 1 and order.shape[0] == d and (
-      d == 0 or np.issubdtype(order.dtype, np.integer))
-  if not ok or not np.array_equal(np.sort(order), np.arange(d)):
-    raise ValueError(f"{name} must be a permutation of range({d}), got {order!r}")
+  problem = _permutation_problem(order, d)
+  if problem:
+    raise ValueError(f"{name} must be a permutation of range({d}), got {order!r}: "
+                     f"{problem}{hint}")
   return order.astype(np.int64)
 
 
-def get_ordering(spec, num_dims, seed=None):
-  """Returns a generation ordering, int [D].
+# ------------------------------------------------------------ the registry
+
+_ORDERINGS = {}  # name -> (fn, image)
+_ALIASES = {}  # alias -> name
+
+
+def register_ordering(name, *, aliases=(), image=False):
+  """Decorator: registers `fn(shape, seed) -> permutation` as ordering `name`.
+
+  `fn` returns the dims of `shape` in generation order, as flat row-major
+  indices (a permutation of range(prod(shape))); `seed` is the caller's seed
+  (None when not given). With `image=True` it orders the pixels of an image:
+  `fn` gets the grid (H, W) and returns a permutation of range(H * W), and
+  the ordering accepts shapes (H, W) and (H, W, C) only, a pixel's C channels
+  following each other in order. `aliases` are other names for it.
+  `get_ordering` checks every result.
+  """
+  def register(fn):
+    for key in (name,) + tuple(aliases):
+      if key in _ORDERINGS or key in _ALIASES:
+        raise ValueError(f"ordering name {key!r} is already registered; pick another name")
+    _ORDERINGS[name] = (fn, image)
+    _ALIASES.update({alias: name for alias in aliases})
+    return fn
+  return register
+
+
+def ordering_names():
+  """Every registered ordering name and alias, sorted."""
+  return sorted(list(_ORDERINGS) + list(_ALIASES))
+
+
+def is_image_ordering(spec):
+  """True if `spec` names an ordering that needs an image shape (H, W[, C])."""
+  return isinstance(spec, str) and _ORDERINGS.get(_ALIASES.get(spec, spec), (0, False))[1]
+
+
+def _as_shape(shape):
+  if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+    positive_int(shape, "num_dims")
+    return (int(shape),)
+  ok = isinstance(shape, (tuple, list)) and shape and all(
+      isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in shape)
+  if not ok:
+    raise ValueError(f"shape must be a positive int D or a non-empty tuple of positive ints, "
+                     f"got {shape!r}")
+  return tuple(int(s) for s in shape)
+
+
+def image_shape_example(d):
+  """An image shape with `d` pixels to suggest in messages: (s, s) if d = s * s."""
+  s = math.isqrt(d)
+  return f"({s}, {s})" if s * s == d else f"(H, W) with H * W = {d}"
+
+
+def image_shape(shape, what):
+  """(H, W, C) of an image shape (H, W) or (H, W, C); raises naming `what` otherwise."""
+  if len(shape) not in (2, 3):
+    example = image_shape_example(math.prod(shape))
+    raise ValueError(
+        f"{what} needs an image shape (H, W) or (H, W, C), got shape {shape}; pass the "
+        f"shape of the image the dims are laid out on, e.g. {example}")
+  return shape + (1,) * (3 - len(shape))
+
+
+def get_ordering(spec, shape, seed=None):
+  """A generation ordering, int [D]: flat row-major indices of `shape`.
 
   Args:
-    spec: "natural", "reversed", "random" (needs `seed`) or an explicit
-      sequence, validated as a permutation of range(num_dims).
-    num_dims: D >= 1.
-    seed: int seed for "random" (`np.random.default_rng(seed).permutation`).
+    spec: a registered name (`ordering_names()`: "raster" = "natural",
+      "reversed", "random" (needs `seed`), "s_curve", "hilbert", "spiral",
+      "zigzag", ...) or an explicit permutation of range(D).
+    shape: the shape the D dims are laid out on, or an int D for shape (D,).
+      Image orderings need (H, W) or (H, W, C).
+    seed: passed to the ordering function ("random": the seed of
+      `np.random.default_rng(seed).permutation(D)`).
+  Raises:
+    ValueError: for an unknown name or a sequence that is not a permutation
+      of range(D) (the message lists the registered names), or an image
+      ordering on a shape that is not (H, W) or (H, W, C).
   """
-  if not isinstance(num_dims, (int, np.integer)) or num_dims < 1:
-    raise ValueError(f"num_dims must be a positive int, got {num_dims!r}")
-  if isinstance(spec, str):
-    if spec == "natural":
-      return np.arange(num_dims)
-    if spec == "reversed":
-      return np.arange(num_dims)[::-1].copy()
-    if spec == "random":
-      if seed is None:
-        raise ValueError("get_ordering: spec='random' needs a seed, got seed=None")
-      return np.random.default_rng(seed).permutation(num_dims)
-    raise ValueError(
-        f"spec must be 'natural', 'reversed', 'random' or a permutation, got {spec!r}")
-  return _as_ordering(spec, num_dims, name="spec")
+  shape = _as_shape(shape)
+  d = math.prod(shape)
+  names = ", ".join(ordering_names())
+  if not isinstance(spec, str):
+    return _as_ordering(spec, d, name="spec", hint=f"; or pass a registered ordering: {names}")
+  if _ALIASES.get(spec, spec) not in _ORDERINGS:
+    raise ValueError(f"unknown ordering {spec!r} for shape {shape}: expected a registered "
+                     f"name or a permutation of range({d}); registered orderings: {names}")
+  fn, image = _ORDERINGS[_ALIASES.get(spec, spec)]
+  if not image:
+    return _as_ordering(fn(shape, seed), d, name=f"ordering {spec!r}")
+  h, w, c = image_shape(shape, f"ordering {spec!r} (it orders the pixels of an image)")
+  pixels = _as_ordering(fn((h, w), seed), h * w, name=f"ordering {spec!r}")
+  return (pixels[:, None] * c + np.arange(c)).ravel()
+
+
+@register_ordering("raster", aliases=("natural",))
+def _raster(shape, seed):
+  del seed
+  return np.arange(math.prod(shape))
+
+
+@register_ordering("reversed")
+def _reversed(shape, seed):
+  del seed
+  return np.arange(math.prod(shape))[::-1].copy()
+
+
+@register_ordering("random")
+def _random(shape, seed):
+  if seed is None:
+    raise ValueError("get_ordering: spec='random' needs a seed, got seed=None")
+  return np.random.default_rng(seed).permutation(math.prod(shape))
 
 
 def positions(ordering):
@@ -131,18 +251,20 @@ def _spec_key(spec):
   return spec if isinstance(spec, str) else tuple(int(d) for d in np.asarray(spec).ravel())
 
 
-def ordering_pool(spec, num_dims, num_orderings, seed):
+def ordering_pool(spec, shape, num_orderings, seed):
   """M orderings, int [M, D] (read-only): entry 0 from `spec`, the rest random.
 
-  See the module docstring for the seeding convention.
+  `shape` is as in `get_ordering` (an int D or the shape the dims are laid
+  out on). See the module docstring for the seeding convention.
   """
   positive_int(num_orderings, "num_orderings")
-  return _ordering_pool(_spec_key(spec), int(num_dims), int(num_orderings), seed)
+  return _ordering_pool(_spec_key(spec), _as_shape(shape), int(num_orderings), seed)
 
 
 @functools.lru_cache(maxsize=64)
-def _ordering_pool(spec, num_dims, num_orderings, seed):
-  first = get_ordering(spec, num_dims, seed=seed)
+def _ordering_pool(spec, shape, num_orderings, seed):
+  first = get_ordering(spec, shape, seed=seed)
+  num_dims = math.prod(shape)
   rest = []
   if num_orderings > 1:  # (a lone entry 0 needs no seed unless it is "random")
     rng = np.random.default_rng([seed, 1])
@@ -150,13 +272,14 @@ def _ordering_pool(spec, num_dims, num_orderings, seed):
   return _frozen(np.stack([first] + rest))
 
 
-def made_pool_v0(spec, num_dims, hidden_sizes, num_masks, *, seed, method="random",
+def made_pool_v0(spec, shape, hidden_sizes, num_masks, *, seed, method="random",
                  order_agnostic=False, connectivity_agnostic=False):
   """The MADE model's mask pool as degrees: `(orders [M, D], degrees)`.
 
-  `degrees` is a tuple of one int [M, H_l] array per hidden layer. One
-  generator `g = np.random.default_rng(seed)` is read in entry order. Entry 0
-  takes `get_ordering(spec, D, seed)`, entries m >= 1 a `g.permutation(D)` if
+  `shape` is as in `get_ordering`, with D = prod(shape) dims. `degrees` is a
+  tuple of one int [M, H_l] array per hidden layer. One generator
+  `g = np.random.default_rng(seed)` is read in entry order. Entry 0 takes
+  `get_ordering(spec, shape, seed)`, entries m >= 1 a `g.permutation(D)` if
   `order_agnostic` (else entry 0's ordering). Entry 0, and with
   `connectivity_agnostic` every entry, then reads one seed
   `int(g.integers(2**31))` per hidden layer and draws that layer with
@@ -165,18 +288,19 @@ def made_pool_v0(spec, num_dims, hidden_sizes, num_masks, *, seed, method="rando
   exact draws. Results are cached and read-only.
   """
   positive_int(num_masks, "num_masks")
-  return _made_pool_v0(_spec_key(spec), int(num_dims), tuple(hidden_sizes), int(num_masks),
+  return _made_pool_v0(_spec_key(spec), _as_shape(shape), tuple(hidden_sizes), int(num_masks),
                        seed, method, bool(order_agnostic), bool(connectivity_agnostic))
 
 
 @functools.lru_cache(maxsize=16)
-def _made_pool_v0(spec, num_dims, hidden_sizes, num_masks, seed, method, order_agnostic,
+def _made_pool_v0(spec, shape, hidden_sizes, num_masks, seed, method, order_agnostic,
                   connectivity_agnostic):
+  num_dims = math.prod(shape)
   rng = np.random.default_rng(seed)
   orders, hidden = [], []
   for i in range(num_masks):
     orders.append(rng.permutation(num_dims) if (order_agnostic and i > 0)
-                  else get_ordering(spec, num_dims, seed=seed))
+                  else get_ordering(spec, shape, seed=seed))
     if i == 0 or connectivity_agnostic:
       degs, low = [], 1
       for h in hidden_sizes:

@@ -6,9 +6,9 @@ what was expected and the fix, in one style:
 
   "WaveNet: kernel_size must be an int >= 1, got 0; set kernel_size to an int >= 1"
 
-Checks that normalize a value (`check_ordering`, `check_int_sequence`)
-return it; the caller stores it with `object.__setattr__` (modules are
-frozen dataclasses).
+Checks that normalize a value (`check_ordering`, `check_ordering_shape`,
+`check_int_sequence`) return it; the caller stores it with
+`object.__setattr__` (modules are frozen dataclasses).
 """
 
 import math
@@ -91,18 +91,40 @@ def check_at_most_one(model, **kinds):
                      + "; unset all but one")
 
 
+def check_ordering_shape(model):
+  """`ordering_shape` is () or a shape of `num_dims` elements; returns it as a tuple.
+
+  The shape the ordering is laid out on: () means `input_shape`. Image
+  orderings ("hilbert", ...) on flat data need it, e.g. (28, 28) for (784,).
+  """
+  v, d = model.ordering_shape, model.num_dims
+  ok = not isinstance(v, (str, bytes)) and hasattr(v, "__iter__")
+  shape = tuple(v) if ok else (0,)
+  if shape and (not all(_is_int(s) and s >= 1 for s in shape) or math.prod(shape) != d):
+    fail(model, "ordering_shape", f"() (= input_shape) or a tuple of positive ints with "
+         f"{d} elements in all (prod(input_shape))",
+         f"e.g. ordering_shape={masks.image_shape_example(d)} to lay the {d} dims out "
+         "as an image, or () for input_shape")
+  return tuple(int(s) for s in shape)
+
+
 def check_ordering(model):
-  """`ordering` is valid for the model's dims; returns it, explicit orders as a tuple.
+  """`ordering` is valid on the model's ordering shape; returns it, explicit orders as a tuple.
 
   A tuple keeps the module hashable (it is a static argument of jitted
-  functions).
+  functions). Call `check_ordering_shape` first.
   """
-  d, spec = model.num_dims, model.ordering
+  spec, shape = model.ordering, model.ordering_shape or tuple(model.input_shape)
   try:
-    order = masks.get_ordering(spec, d, seed=model.seed)
-  except ValueError:
-    fail(model, "ordering", f"'natural', 'reversed', 'random' (drawn from seed) or a "
-         f"permutation of range({d})", "use one of those")
+    order = masks.get_ordering(spec, shape, seed=model.seed)
+  except ValueError as e:
+    fix = ""
+    if masks.is_image_ordering(spec) and len(shape) not in (2, 3):
+      fix = (f"; set ordering_shape to the image shape the {model.num_dims} dims are laid "
+             f"out on, e.g. ordering_shape={masks.image_shape_example(model.num_dims)}")
+    raise ValueError(f"{_name(model)}: ordering={spec!r} is not valid for input_shape="
+                     f"{tuple(model.input_shape)}, ordering_shape={model.ordering_shape!r}: "
+                     f"{e}{fix}") from None
   return spec if isinstance(spec, str) else tuple(int(i) for i in order)
 
 

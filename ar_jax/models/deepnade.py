@@ -94,6 +94,8 @@ class DeepNADE(base.ARModel):
       Training is order-agnostic whatever M is; M only sets the evaluation
       cost (M * D forward passes per example).
     ordering: pool entry 0, a spec for `masks.get_ordering`.
+    ordering_shape: the shape `ordering` lays the D dims out on; () means
+      input_shape. Image orderings on flat data need it, e.g. (28, 28).
     seed: seed of a "random" `ordering` and of pool entries 1..M-1.
   """
   input_shape: tuple
@@ -102,6 +104,7 @@ class DeepNADE(base.ARModel):
   # A field, so it overrides ARModel.num_orderings; equal to len(orderings()).
   num_orderings: int = 1
   ordering: Any = "natural"
+  ordering_shape: tuple = ()
   seed: int = 0
 
 
@@ -111,6 +114,7 @@ class DeepNADE(base.ARModel):
     object.__setattr__(self, "hidden_sizes",
                        checks.check_int_sequence(self, "hidden_sizes", non_empty=True))
     checks.check_int(self, "num_orderings")
+    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
     object.__setattr__(self, "ordering", checks.check_ordering(self))
     super().__post_init__()
 
@@ -121,7 +125,8 @@ class DeepNADE(base.ARModel):
   def orderings(self):
     # The convention of ar_jax.masks.orderings: entry 0 from `ordering`, the
     # rest from their own stream of `seed` (cached, read-only).
-    return masks.ordering_pool(self.ordering, self.num_dims, int(self.num_orderings), self.seed)
+    return masks.ordering_pool(self.ordering, self.ordering_shape or self.input_shape,
+                               int(self.num_orderings), self.seed)
 
   # ---- parameters ----
   def setup(self):

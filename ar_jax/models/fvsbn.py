@@ -29,18 +29,23 @@ class FVSBN(base.ARModel):
   Attributes:
     input_shape: shape of one example, e.g. (784,) or (28, 28, 1).
     num_classes: K, the number of values per dimension (2 = binary).
-    ordering: "natural", "reversed", "random" (uses `seed`) or an explicit
+    ordering: a registered name (`masks.ordering_names()`: "natural",
+      "reversed", "random" (uses `seed`), "hilbert", ...) or an explicit
       permutation of range(D) (flat, row-major indices).
+    ordering_shape: the shape `ordering` lays the D dims out on; () means
+      input_shape. Image orderings on flat data need it, e.g. (28, 28).
     seed: seed for a random ordering.
   """
   input_shape: tuple
   num_classes: int = 2
   ordering: Any = "natural"
+  ordering_shape: tuple = ()
   seed: int = 0
 
   def __post_init__(self):
     checks.check_input_shape(self)
     checks.check_int(self, "num_classes", low=2)
+    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
     object.__setattr__(self, "ordering", checks.check_ordering(self))
     super().__post_init__()
 
@@ -50,7 +55,8 @@ class FVSBN(base.ARModel):
     return distributions.for_classes(self.num_classes)
 
   def orderings(self):
-    return masks.ordering_pool(self.ordering, self.num_dims, 1, self.seed)
+    return masks.ordering_pool(
+        self.ordering, self.ordering_shape or self.input_shape, 1, self.seed)
 
   @nn.compact
   def __call__(self, x, cond=None):

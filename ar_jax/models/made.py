@@ -57,7 +57,10 @@ class MADE(base.ARModel):
       (else entry 0's degrees are shared).
     hidden_degrees: "random" (the paper) or "even" (deterministic spread).
     direct: add masked direct input->output connections.
-    ordering: ordering spec for non-order-agnostic masks (see masks.get_ordering).
+    ordering: ordering spec for non-order-agnostic masks: a registered name
+      (`masks.ordering_names()`) or a permutation of range(D).
+    ordering_shape: the shape `ordering` lays the D dims out on; () means
+      input_shape. Image orderings on flat data need it, e.g. (28, 28).
     seed: seed of the mask pool (degrees and orderings).
     cond_classes: C > 0: `cond` is an int label [B] in [0, C), one-hot encoded.
     cond_size: F > 0: `cond` is a float vector [B, F]. At most one of the two
@@ -72,6 +75,7 @@ class MADE(base.ARModel):
   hidden_degrees: str = "random"
   direct: bool = False
   ordering: Any = "natural"
+  ordering_shape: tuple = ()
   seed: int = 0
   cond_classes: int = 0
   cond_size: int = 0
@@ -83,6 +87,7 @@ class MADE(base.ARModel):
     object.__setattr__(self, "hidden_sizes", checks.check_int_sequence(self, "hidden_sizes"))
     checks.check_int(self, "num_masks")
     checks.check_choice(self, "hidden_degrees", ("random", "even"))
+    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
     object.__setattr__(self, "ordering", checks.check_ordering(self))
     for key in ("cond_classes", "cond_size"):
       checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
@@ -105,9 +110,9 @@ class MADE(base.ARModel):
   def _pool_draws(self):
     """(orders [M, D], hidden degrees per layer [M, H_l]), cached and read-only."""
     return masks.made_pool_v0(
-        self.ordering, self.num_dims, self.hidden_sizes, self.num_masks, seed=self.seed,
-        method=self.hidden_degrees, order_agnostic=self.order_agnostic,
-        connectivity_agnostic=self.connectivity_agnostic)
+        self.ordering, self.ordering_shape or self.input_shape, self.hidden_sizes,
+        self.num_masks, seed=self.seed, method=self.hidden_degrees,
+        order_agnostic=self.order_agnostic, connectivity_agnostic=self.connectivity_agnostic)
 
   def _pool(self):
     """Degrees per layer, each [M, n]: [inputs (D), hidden_1, ..., hidden_L]."""

@@ -151,21 +151,24 @@ def nade_outputs(W_DxFxH, c_H, V_DxHxP, b_DxP, x_DxBxF, *, rho_D=None,
 class TiedNADEBase(base.ARModel):
   """What NADE and RNADE share: ordering, the tied-weight pass, the cache.
 
-  Subclasses define the fields `input_shape`, `hidden_size`, `ordering`, `seed`,
-  `impl`; `setup()` with params W [H, D*F], c [H], V [D, H, P], b [D, P] (and
-  rho [D] with `_rho()`); `__call__` passing features [B, D, F] to `_outputs`;
-  and `_step_features(x_B) -> [B, F]` for the cached sampler.
+  Subclasses define the fields `input_shape`, `hidden_size`, `ordering`,
+  `ordering_shape`, `seed`, `impl`; `setup()` with params W [H, D*F], c [H],
+  V [D, H, P], b [D, P] (and rho [D] with `_rho()`); `__call__` passing
+  features [B, D, F] to `_outputs`; and `_step_features(x_B) -> [B, F]` for
+  the cached sampler.
   """
 
   def __post_init__(self):
     checks.check_input_shape(self)
     checks.check_int(self, "hidden_size")
     checks.check_choice(self, "impl", _IMPLS)
+    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
     object.__setattr__(self, "ordering", checks.check_ordering(self))
     super().__post_init__()
 
   def orderings(self):
-    return masks.ordering_pool(self.ordering, self.num_dims, 1, self.seed)
+    return masks.ordering_pool(
+        self.ordering, self.ordering_shape or self.input_shape, 1, self.seed)
 
   def _rho(self):
     return None
@@ -222,8 +225,11 @@ class NADE(TiedNADEBase):
     num_classes: K. Each dim feeds the hidden layer its one-hot minus the
       redundant class-0 column (K - 1 features; x itself when K = 2).
     hidden_size: H.
-    ordering: "natural", "reversed", "random" (drawn from `seed`) or a
+    ordering: a registered name (`masks.ordering_names()`: "natural",
+      "reversed", "random" (drawn from `seed`), "hilbert", ...) or a
       permutation of range(D), as in `masks.get_ordering`.
+    ordering_shape: the shape `ordering` lays the D dims out on; () means
+      input_shape. Image orderings on flat data need it, e.g. (28, 28).
     seed: seed of a "random" ordering.
     impl: "scan" (fast on CPU, O(BH) memory) or "cumsum" (vectorized).
   """
@@ -231,6 +237,7 @@ class NADE(TiedNADEBase):
   num_classes: int = 2
   hidden_size: int = 500
   ordering: Any = "natural"
+  ordering_shape: tuple = ()
   seed: int = 0
   impl: str = "scan"
 

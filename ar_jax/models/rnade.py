@@ -45,8 +45,11 @@ class RNADE(nade.TiedNADEBase):
     input_shape: data shape; flattened row-major to D real dims.
     hidden_size: H.
     num_components: K mixture components per conditional.
-    ordering: "natural", "reversed", "random" (drawn from `seed`) or a
+    ordering: a registered name (`masks.ordering_names()`: "natural",
+      "reversed", "random" (drawn from `seed`), "hilbert", ...) or a
       permutation of range(D), as in `masks.get_ordering`.
+    ordering_shape: the shape `ordering` lays the D dims out on; () means
+      input_shape. Image orderings on flat data need it, e.g. (28, 28).
     seed: seed of a "random" ordering.
     family: "gaussian" (RNADE-MoG) or "laplace" (RNADE-MoL) components.
     activation: "sigmoid" (paper) or "relu"; applied to rho_d a_d.
@@ -56,6 +59,7 @@ class RNADE(nade.TiedNADEBase):
   hidden_size: int = 100
   num_components: int = 10
   ordering: Any = "natural"
+  ordering_shape: tuple = ()
   seed: int = 0
   family: str = "gaussian"
   activation: str = "sigmoid"
