@@ -38,17 +38,6 @@ def _tiny_models():
     yield
 
 
-class _StopAfter:
-  """Acts like a signal arriving after `n` dispatches (one step each here)."""
-
-  def __init__(self, n):
-    self.n = n
-
-  def requested(self):
-    self.n -= 1
-    return self.n <= 0
-
-
 def _snapshot(workdir):
   """{relative path: sha256} of every file under `workdir` (and the dirs)."""
   out = {}
@@ -122,7 +111,7 @@ def test_refused_relaunch_changes_nothing_and_eval_still_works(tmp_path):
 
 def test_resume_refuses_run_defining_changes_and_accepts_resume_safe_ones(tmp_path):
   workdir = str(tmp_path)
-  train.train_and_evaluate(train_testlib.tiny_config(), workdir, stop=_StopAfter(2))
+  train.train_and_evaluate(train_testlib.tiny_config(), workdir, stop=train_testlib.StopAfter(2))
   for key, value, shown in [("seed", 7, "seed: 0 -> 7"),
                             ("optim__lr", 0.5, "optim.lr: 0.01 -> 0.5"),
                             ("data__binarization", "none", "data.binarization")]:
@@ -158,7 +147,7 @@ def test_metrics_hold_each_step_once_after_resumes(tmp_path):
   workdir = str(tmp_path)
   cfg = train_testlib.tiny_config(train__checkpoint_every_steps=4)
   for n in (3, 3, 2):  # Stops at 3, then 3 + 3, ...: resumes replay steps.
-    train.train_and_evaluate(cfg, workdir, stop=_StopAfter(n))
+    train.train_and_evaluate(cfg, workdir, stop=train_testlib.StopAfter(n))
   with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:
     f.write('{"step": 99, "split": "tra')  # A line torn by a crash.
   train.train_and_evaluate(cfg, workdir)
@@ -216,7 +205,7 @@ def test_a_flipped_bit_anywhere_in_array_data_is_detected(finished, tmp_path):
 def test_corrupt_latest_checkpoint_is_quarantined_and_training_falls_back(tmp_path, caplog):
   workdir = str(tmp_path)
   cfg = train_testlib.tiny_config()
-  train.train_and_evaluate(cfg, workdir, stop=_StopAfter(4))
+  train.train_and_evaluate(cfg, workdir, stop=train_testlib.StopAfter(4))
   ckpt_dir = os.path.join(workdir, "checkpoints")
   biggest = max(_array_files(os.path.join(ckpt_dir, "4")), key=os.path.getsize)
   _flip_bit(biggest, os.path.getsize(biggest) * 4)  # A bit in the middle.
@@ -272,14 +261,6 @@ def test_a_save_failing_half_way_keeps_the_previous_checkpoint(tmp_path, monkeyp
 # ----------------------------------------------------------- signals, exit codes
 
 
-def _train_steps_logged(workdir):
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return []
-  rows = [json.loads(l) for l in open(path) if l.strip().endswith("}")]
-  return [r["step"] for r in rows if r["split"] == "train"]
-
-
 def _long_run(tmp_path):
   return _config_file(tmp_path, train__num_steps=1_000_000,
                       optim__decay_steps=1_000_000,
@@ -295,7 +276,7 @@ def _launch_and_signal(tmp_path, signals, min_steps=5):
                           stderr=subprocess.PIPE, text=True)
   try:
     deadline = time.time() + 180
-    while len(_train_steps_logged(workdir)) < min_steps:
+    while len(train_testlib.train_steps_logged(workdir)) < min_steps:
       assert proc.poll() is None, proc.communicate()[1][-3000:]
       assert time.time() < deadline, "training did not start"
       time.sleep(0.2)
@@ -315,7 +296,7 @@ def test_signal_saves_at_the_current_step_and_exits_preempted(tmp_path, sig):
   for noise in NOISE:
     assert noise not in err, err[-3000:]
   assert f"{sig.name} received" in err
-  steps = _train_steps_logged(workdir)
+  steps = train_testlib.train_steps_logged(workdir)
   assert os.listdir(os.path.join(workdir, "checkpoints")) == [str(steps[-1])]
   assert not os.path.exists(os.path.join(workdir, "results.json"))
 
@@ -340,14 +321,14 @@ def test_kill_9_at_random_steps_then_resume_equals_the_straight_run(tmp_path):
   workdir = tmp_path / "killed"
   rng = random.Random(18)
   for _ in range(5):
-    done = max(_train_steps_logged(str(workdir)), default=0)
+    done = max(train_testlib.train_steps_logged(str(workdir)), default=0)
     target = min(done + rng.randint(1, 5), 23)
     proc = subprocess.Popen(
         train_testlib.runner_cmd(workdir, tmp_path / "k.npz", overrides=overrides),
         env=train_testlib.runner_env(), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
-    while max(_train_steps_logged(str(workdir)), default=0) < target:
+    while max(train_testlib.train_steps_logged(str(workdir)), default=0) < target:
       assert proc.poll() is None and time.time() < deadline
       time.sleep(0.02)
     proc.kill()  # SIGKILL: no handler runs.

@@ -37,17 +37,6 @@ def _config(**kw):
   return train_testlib.tiny_config(**base)
 
 
-class _StopAfter:
-  """Acts like a SIGTERM arriving after `n` dispatches (one step each here)."""
-
-  def __init__(self, n):
-    self.n = n
-
-  def requested(self):
-    self.n -= 1
-    return self.n <= 0
-
-
 def _assert_states_equal(a, b, exact=True):
   leaves_a = jax.tree_util.tree_leaves_with_path(a)
   leaves_b = jax.tree_util.tree_leaves(b)
@@ -84,7 +73,7 @@ def test_straight_run_outputs(straight):
 
 def test_resume_is_bitwise_exact(straight, tmp_path):
   workdir = str(tmp_path)
-  out = train.train_and_evaluate(_config(), workdir, stop=_StopAfter(3))
+  out = train.train_and_evaluate(_config(), workdir, stop=train_testlib.StopAfter(3))
   assert out == {"preempted": True, "step": 3}
   # Step 3 is mid-accumulation (k=2): the MultiSteps buffer must be restored too.
   results = train.train_and_evaluate(_config(), workdir)
@@ -99,7 +88,7 @@ def test_resume_is_bitwise_exact(straight, tmp_path):
 
 def test_corrupt_latest_checkpoint_falls_back(straight, tmp_path):
   workdir = str(tmp_path)
-  train.train_and_evaluate(_config(), workdir, stop=_StopAfter(4))
+  train.train_and_evaluate(_config(), workdir, stop=train_testlib.StopAfter(4))
   ckpt_dir = os.path.join(workdir, "checkpoints")
   assert sorted(os.listdir(ckpt_dir)) == ["2", "4"]
   for path in glob.glob(os.path.join(ckpt_dir, "4", "state", "**", "d", "*"),

@@ -1,6 +1,7 @@
-"""A real SIGTERM mid-training saves a checkpoint at the current step and exits 0."""
+"""A real SIGTERM mid-training saves a checkpoint at the current step and returns
+unfinished (the runner calls `train_and_evaluate`; the CLI exit code 75 is
+tested in test_faults.py)."""
 
-import json
 import os
 import signal
 import subprocess
@@ -9,14 +10,6 @@ import time
 import numpy as np
 
 import train_testlib
-
-
-def _train_steps_logged(workdir):
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return []
-  rows = [json.loads(l) for l in open(path) if l.strip().endswith("}")]
-  return [r["step"] for r in rows if r["split"] == "train"]
 
 
 def test_sigterm_saves_current_step_and_exits_cleanly(tmp_path):
@@ -30,7 +23,7 @@ def test_sigterm_saves_current_step_and_exits_cleanly(tmp_path):
       text=True)
   try:
     deadline = time.time() + 180
-    while len(_train_steps_logged(workdir)) < 5:
+    while len(train_testlib.train_steps_logged(workdir)) < 5:
       assert proc.poll() is None, proc.communicate()[1][-4000:]
       assert time.time() < deadline, "training did not start"
       time.sleep(0.2)
@@ -41,7 +34,7 @@ def test_sigterm_saves_current_step_and_exits_cleanly(tmp_path):
       proc.kill()
   assert proc.returncode == 0, err[-4000:]
   assert "SIGTERM received" in err
-  steps = _train_steps_logged(workdir)
+  steps = train_testlib.train_steps_logged(workdir)
   saved = int(np.load(out)["step"])  # The runner restores the newest checkpoint.
   assert saved == steps[-1] >= 5  # Saved at the step it was at, not an older one.
   assert os.listdir(workdir / "checkpoints") == [str(saved)]

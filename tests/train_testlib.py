@@ -227,3 +227,24 @@ def _main():
 
 if __name__ == "__main__":
   _main()
+
+
+class StopAfter:
+  """Acts like a stop signal arriving after `n` dispatches (one step each here)."""
+
+  def __init__(self, n):
+    self.n = n
+
+  def requested(self):
+    self.n -= 1
+    return self.n <= 0
+
+
+def train_steps_logged(workdir):
+  """Steps of the train rows of `workdir/metrics.jsonl` (a torn last line skipped)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    rows = [json.loads(l) for l in f if l.strip().endswith("}")]
+  return [r["step"] for r in rows if r["split"] == "train"]
