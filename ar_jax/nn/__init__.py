@@ -17,6 +17,12 @@
   cache (`kv_cache`, a pytree passed in and returned), `attend`, `softmax`
   (Transformer).
 - `ar_jax.nn.dropout`: `dropout` with an explicit key (identity without one).
+- `ar_jax.nn.skew`: `skew` / `unskew` (image diagonals become columns) and
+  `skew_mask` (Diagonal BiLSTM); its right-to-left shift is `down_shift`.
+
+`dropout` and `skew` are used through their modules (`from ar_jax.nn import
+skew as skew_lib`): re-exporting a function named like its module here would
+hide the module.
 """
 
 from ar_jax.nn.causal import CausalConv1D, causal_shift, down_shift
