@@ -101,6 +101,41 @@ def test_causal_by_gradient_under_any_order(spec, dilation):
   assert want.sum() > h * w  # the orders give most pixels several earlier neighbours
 
 
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_channel_groups_causal_by_gradient(mask_type):
+  """RGB under the Hilbert order: output group g of pixel p reads earlier pixels'
+  channels in the kernel, and its own pixel's groups < g (A) or <= g (B)."""
+  h = w = 4
+  order = masks.get_ordering("hilbert", (h, w))
+  pos = masks.positions(order)
+  mask = masks.local_masks(order, h, w, 3, 1, mask_type)
+  layer = LocallyMaskedConv2D(3, 3, mask_type=mask_type, channel_groups=3)
+  params = _init(layer, jnp.zeros((1, h, w, 3)), mask)
+
+  def f(flat):
+    return layer.apply(params, flat.reshape(1, h, w, 3), mask).reshape(-1)
+  jac = jax.jacrev(f)(jax.random.normal(jax.random.PRNGKey(5), (h * w * 3,)))
+  support = np.asarray(jac).reshape(h * w, 3, h * w, 3) != 0
+  want = np.zeros_like(support)
+  for i, j, di, dj in itertools.product(range(h), range(w), (-1, 0, 1), (-1, 0, 1)):
+    p, q = i * w + j, (i + di) * w + j + dj
+    if 0 <= i + di < h and 0 <= j + dj < w and pos[q] < pos[p]:
+      want[p, :, q, :] = True
+  g_out, g_in = np.arange(3)[:, None], np.arange(3)[None, :]
+  for p in range(h * w):
+    want[p, :, p, :] = g_in < g_out if mask_type == "A" else g_in <= g_out
+  np.testing.assert_array_equal(support, want)
+
+
+def test_fixed_raster_weight_norm_equals_masked_conv2d():
+  x = jax.random.normal(jax.random.PRNGKey(6), (2, 5, 5, 3))
+  layer = LocallyMaskedConv2D(6, 3, mask_type="B", channel_groups=3, fixed_raster=True,
+                              weight_norm=True)
+  params = _init(layer, x, None)
+  dense = MaskedConv2D(6, 3, mask=masks.conv_mask(3, 3, 3, 6, "B", 3), weight_norm=True)
+  np.testing.assert_allclose(layer.apply(params, x), dense.apply(params, x), atol=1e-5)
+
+
 def test_centre_column_of_the_mask_is_not_read():
   h = w = 4
   mask = masks.local_masks(masks.get_ordering("s_curve", (h, w)), h, w, 3, 1, "B")
