@@ -286,7 +286,7 @@ def test_docs_masks_md_error_message_is_current():
 
 
 # Each module may import only the ones before it.
-_LAYERS = ["orderings", "image_orderings", "check", "dense", "causal", "conv"]
+_LAYERS = ["orderings", "image_orderings", "check", "dense", "causal", "conv", "local"]
 
 
 def test_masks_modules_import_only_earlier_layers():

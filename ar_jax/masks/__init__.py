@@ -15,6 +15,9 @@ Modules (each imports only the ones above it; every name is re-exported here):
 - `conv`: PixelCNN type A/B and Gated PixelCNN stack masks, and
   `check_conv_autoregressive` (unrolls conv masks on a small image).
 - `causal`: causal 1-D convolution padding and attention masks.
+- `local`: the per-location tap masks of the locally masked convolution
+  (`local_masks`, from a pixel order), its centre-tap channel-group mask and
+  order-independent kernel mask, and the raster order's live taps.
 
 Conventions:
 - An *ordering* is a permutation of range(D) listing the dims in generation
@@ -33,6 +36,8 @@ from ar_jax.masks.conv import (check_conv_autoregressive, conv_mask, horizontal_
 from ar_jax.masks.dense import (DegreeGroups, MadeMasks, degree_groups, hidden_mask,
                                 made_masks, masks_from_degrees, output_mask, triangular_mask)
 from ar_jax.masks.image_orderings import symmetries
+from ar_jax.masks.local import (centre_tap_mask, local_kernel_mask, local_masks,
+                                raster_live_taps, tap_offsets)
 from ar_jax.masks.orderings import (chained_hidden_degrees, get_ordering, hidden_degrees,
                                     image_shape, image_shape_example, input_degrees,
                                     is_image_ordering, made_pool_v0, ordering_names,
@@ -40,11 +45,13 @@ from ar_jax.masks.orderings import (chained_hidden_degrees, get_ordering, hidden
 
 __all__ = [
     "AutoregressiveError", "DegreeGroups", "MadeMasks", "causal_attention_mask",
-    "causal_conv1d_padding", "chained_hidden_degrees", "check_autoregressive",
+    "causal_conv1d_padding", "centre_tap_mask", "chained_hidden_degrees", "check_autoregressive",
     "check_conv_autoregressive", "connectivity", "conv_mask", "degree_groups", "get_ordering",
     "hidden_degrees", "hidden_mask", "horizontal_stack_mask", "image_feature_dims",
-    "image_shape", "image_shape_example", "input_degrees", "is_image_ordering", "made_masks",
+    "image_shape", "image_shape_example", "input_degrees", "is_image_ordering",
+    "local_kernel_mask", "local_masks", "made_masks",
     "made_pool_v0", "masks_from_degrees", "ordering_names", "ordering_pool", "output_mask",
-    "positions", "register_ordering", "symmetries", "triangular_mask", "unroll_conv_mask",
+    "positions", "raster_live_taps", "register_ordering", "symmetries", "tap_offsets",
+    "triangular_mask", "unroll_conv_mask",
     "vertical_stack_mask",
 ]

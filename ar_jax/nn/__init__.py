@@ -5,6 +5,9 @@
   pool) and `MaskedConv2D` (PixelCNN, Gated PixelCNN), and `masked_kernel` /
   `add_bias`, the one way a layer declares its weights (`kernel * mask`,
   optional weight norm; masks are never params).
+- `ar_jax.nn.local_masked`: `LocallyMaskedConv2D` (LMConv), a different
+  kernel mask at every pixel from any pixel order (im2col, per-location
+  mask, one matmul), or the raster order over its live taps only.
 - `ar_jax.nn.causal`: `CausalConv1D` (WaveNet), `causal_shift` and
   `down_shift` (Gated PixelCNN).
 - `ar_jax.nn.gated`: `gated_activation` (tanh x sigmoid), `sigmoid_gate`
@@ -27,11 +30,12 @@ hide the module.
 
 from ar_jax.nn.causal import CausalConv1D, causal_shift, down_shift
 from ar_jax.nn.gated import gated_activation, gated_residual, sigmoid_gate
+from ar_jax.nn.local_masked import LocallyMaskedConv2D
 from ar_jax.nn.masked import MaskedConv2D, MaskedDense, add_bias, masked_kernel
 from ar_jax.nn.shifted import (NiN, ShiftedConv2D, ShiftedDeconv2D, concat_elu, pad_shifted,
                                right_shift)
 
-__all__ = ["CausalConv1D", "MaskedConv2D", "MaskedDense", "NiN", "ShiftedConv2D",
+__all__ = ["CausalConv1D", "LocallyMaskedConv2D", "MaskedConv2D", "MaskedDense", "NiN", "ShiftedConv2D",
            "ShiftedDeconv2D", "add_bias", "causal_shift", "concat_elu", "down_shift",
            "gated_activation", "gated_residual", "masked_kernel", "pad_shifted", "right_shift",
            "sigmoid_gate"]
