@@ -6,9 +6,9 @@ what was expected and the fix, in one style:
 
   "WaveNet: kernel_size must be an int >= 1, got 0; set kernel_size to an int >= 1"
 
-Checks that normalize a value (`check_ordering`, `check_ordering_shape`,
-`check_int_sequence`) return it; the caller stores it with
-`object.__setattr__` (modules are frozen dataclasses).
+Checks that normalize a value return it (`check_int_sequence`) or store it
+(`normalize_ordering`) with `object.__setattr__` (modules are frozen
+dataclasses).
 """
 
 import math
@@ -91,11 +91,25 @@ def check_at_most_one(model, **kinds):
                      + "; unset all but one")
 
 
-def check_ordering_shape(model):
-  """`ordering_shape` is () or a shape of `num_dims` elements; returns it as a tuple.
+def check_cond_counts(model, *keys):
+  """Each conditioning size `key` (e.g. cond_classes, cond_size) is an int >= 0."""
+  for key in keys:
+    check_int(model, key, low=0, note=" (0 = no conditioning)")
 
-  The shape the ordering is laid out on: () means `input_shape`. Image
-  orderings ("hilbert", ...) on flat data need it, e.g. (28, 28) for (784,).
+
+def ordering_layout(model):
+  """The shape a dense model's `ordering` is laid out on: `ordering_shape`, or `input_shape`."""
+  return tuple(model.ordering_shape) or tuple(model.input_shape)
+
+
+def normalize_ordering(model):
+  """Checks `ordering_shape` and `ordering` of a dense model and stores them normalized.
+
+  `ordering_shape` is () (= `input_shape`) or a shape of `num_dims` elements;
+  image orderings ("hilbert", ...) on flat data need it, e.g. (28, 28) for
+  (784,). `ordering` must be valid on that layout; an explicit order is stored
+  as a tuple, which keeps the module hashable (a static argument of jitted
+  functions).
   """
   v, d = model.ordering_shape, model.num_dims
   ok = not isinstance(v, (str, bytes)) and hasattr(v, "__iter__")
@@ -105,27 +119,20 @@ def check_ordering_shape(model):
          f"{d} elements in all (prod(input_shape))",
          f"e.g. ordering_shape={masks.image_shape_example(d)} to lay the {d} dims out "
          "as an image, or () for input_shape")
-  return tuple(int(s) for s in shape)
-
-
-def check_ordering(model):
-  """`ordering` is valid on the model's ordering shape; returns it, explicit orders as a tuple.
-
-  A tuple keeps the module hashable (it is a static argument of jitted
-  functions). Call `check_ordering_shape` first.
-  """
-  spec, shape = model.ordering, model.ordering_shape or tuple(model.input_shape)
+  object.__setattr__(model, "ordering_shape", tuple(int(s) for s in shape))
+  spec, layout = model.ordering, ordering_layout(model)
   try:
-    order = masks.get_ordering(spec, shape, seed=model.seed)
+    order = masks.get_ordering(spec, layout, seed=model.seed)
   except ValueError as e:
     fix = ""
-    if masks.is_image_ordering(spec) and len(shape) not in (2, 3):
+    if masks.is_image_ordering(spec) and len(layout) not in (2, 3):
       fix = (f"; set ordering_shape to the image shape the {model.num_dims} dims are laid "
              f"out on, e.g. ordering_shape={masks.image_shape_example(model.num_dims)}")
     raise ValueError(f"{_name(model)}: ordering={spec!r} is not valid for input_shape="
                      f"{tuple(model.input_shape)}, ordering_shape={model.ordering_shape!r}: "
                      f"{e}{fix}") from None
-  return spec if isinstance(spec, str) else tuple(int(i) for i in order)
+  object.__setattr__(model, "ordering",
+                     spec if isinstance(spec, str) else tuple(int(i) for i in order))
 
 
 def check_channel_groups(model, *keys):

@@ -114,8 +114,7 @@ class DeepNADE(base.ARModel):
     object.__setattr__(self, "hidden_sizes",
                        checks.check_int_sequence(self, "hidden_sizes", non_empty=True))
     checks.check_int(self, "num_orderings")
-    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
-    object.__setattr__(self, "ordering", checks.check_ordering(self))
+    checks.normalize_ordering(self)
     super().__post_init__()
 
   @property
@@ -125,7 +124,7 @@ class DeepNADE(base.ARModel):
   def orderings(self):
     # The convention of ar_jax.masks.orderings: entry 0 from `ordering`, the
     # rest from their own stream of `seed` (cached, read-only).
-    return masks.ordering_pool(self.ordering, self.ordering_shape or self.input_shape,
+    return masks.ordering_pool(self.ordering, checks.ordering_layout(self),
                                int(self.num_orderings), self.seed)
 
   # ---- parameters ----

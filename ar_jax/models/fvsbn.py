@@ -45,8 +45,7 @@ class FVSBN(base.ARModel):
   def __post_init__(self):
     checks.check_input_shape(self)
     checks.check_int(self, "num_classes", low=2)
-    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
-    object.__setattr__(self, "ordering", checks.check_ordering(self))
+    checks.normalize_ordering(self)
     super().__post_init__()
 
 
@@ -56,7 +55,7 @@ class FVSBN(base.ARModel):
 
   def orderings(self):
     return masks.ordering_pool(
-        self.ordering, self.ordering_shape or self.input_shape, 1, self.seed)
+        self.ordering, checks.ordering_layout(self), 1, self.seed)
 
   @nn.compact
   def __call__(self, x, cond=None):

@@ -77,8 +77,7 @@ class GatedPixelCNN(base.ARModel):
     checks.check_int(self, "num_classes", low=2)
     checks.check_channel_groups(self, "channels", "head_channels")
     checks.check_int(self, "num_layers", low=0)
-    for key in ("cond_classes", "cond_size"):
-      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
+    checks.check_cond_counts(self, "cond_classes", "cond_size")
     shape = tuple(self.cond_map_shape)
     if shape and (len(shape) != 3 or any(int(d) < 1 for d in shape)):
       checks.fail(self, "cond_map_shape", "() or (H', W', F) of positive ints",

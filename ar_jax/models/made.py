@@ -87,10 +87,8 @@ class MADE(base.ARModel):
     object.__setattr__(self, "hidden_sizes", checks.check_int_sequence(self, "hidden_sizes"))
     checks.check_int(self, "num_masks")
     checks.check_choice(self, "hidden_degrees", ("random", "even"))
-    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
-    object.__setattr__(self, "ordering", checks.check_ordering(self))
-    for key in ("cond_classes", "cond_size"):
-      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
+    checks.normalize_ordering(self)
+    checks.check_cond_counts(self, "cond_classes", "cond_size")
     checks.check_at_most_one(self, cond_classes="int labels", cond_size="float vectors")
     if self.is_conditional and not self.hidden_sizes and not self.direct:
       checks.fail(self, "direct", "True for a conditional MADE without hidden layers",
@@ -110,7 +108,7 @@ class MADE(base.ARModel):
   def _pool_draws(self):
     """(orders [M, D], hidden degrees per layer [M, H_l]), cached and read-only."""
     return masks.made_pool_v0(
-        self.ordering, self.ordering_shape or self.input_shape, self.hidden_sizes,
+        self.ordering, checks.ordering_layout(self), self.hidden_sizes,
         self.num_masks, seed=self.seed, method=self.hidden_degrees,
         order_agnostic=self.order_agnostic, connectivity_agnostic=self.connectivity_agnostic)
 

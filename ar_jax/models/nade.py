@@ -162,13 +162,12 @@ class TiedNADEBase(base.ARModel):
     checks.check_input_shape(self)
     checks.check_int(self, "hidden_size")
     checks.check_choice(self, "impl", _IMPLS)
-    object.__setattr__(self, "ordering_shape", checks.check_ordering_shape(self))
-    object.__setattr__(self, "ordering", checks.check_ordering(self))
+    checks.normalize_ordering(self)
     super().__post_init__()
 
   def orderings(self):
     return masks.ordering_pool(
-        self.ordering, self.ordering_shape or self.input_shape, 1, self.seed)
+        self.ordering, checks.ordering_layout(self), 1, self.seed)
 
   def _rho(self):
     return None

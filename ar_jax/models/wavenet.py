@@ -97,8 +97,7 @@ class WaveNet(base.ARModel):
                 "residual_channels", "gate_channels", "skip_channels", "num_mixtures",
                 "local_hop"):
       checks.check_int(self, key)
-    for key in ("cond_classes", "cond_size", "local_channels"):
-      checks.check_int(self, key, low=0, note=" (0 = no conditioning)")
+    checks.check_cond_counts(self, "cond_classes", "cond_size", "local_channels")
     checks.check_choice(self, "output", _OUTPUTS)
     checks.check_choice(self, "local_upsample", _UPSAMPLES)
     checks.check_at_most_one(self, cond_classes="int ids", cond_size="float vectors")
