@@ -108,13 +108,11 @@ def local_kernel_mask(kernel_size, in_channels, out_channels, mask_type="A",
 def raster_live_taps(kernel_size, mask_type="A", channel_groups=1):
   """The taps that the raster order can switch on, int [L], row-major.
 
-  The rows above the centre, the taps left of the centre, and the centre
-  itself unless it is all zeros (mask A with one channel group): 4 of a 3x3
-  kernel's 9 taps for mask A, 5 for mask B.
+  The taps where `conv.conv_mask` has any connection: the rows above the
+  centre, the taps left of it, and the centre unless it is all zeros (mask A
+  with one channel group): 4 of a 3x3 kernel's 9 taps for mask A, 5 for mask B.
   """
-  _check_mask_type(mask_type)
   kh, kw = kernel_pair(kernel_size)
-  live = list(range(kh // 2 * kw + kw // 2))
-  if mask_type == "B" or channel_groups > 1:
-    live.append(kh // 2 * kw + kw // 2)
-  return np.asarray(live, np.int64)
+  g = channel_groups
+  kmask = conv.conv_mask(kh, kw, g, g, mask_type, g)
+  return np.flatnonzero(kmask.reshape(kh * kw, -1).any(-1)).astype(np.int64)

@@ -74,6 +74,11 @@ _ORDERINGS = {}  # name -> (fn, image)
 _ALIASES = {}  # alias -> name
 
 
+def _canonical(spec):
+  """The registered name of `spec` (an alias resolves to its name)."""
+  return _ALIASES.get(spec, spec)
+
+
 def register_ordering(name, *, aliases=(), image=False):
   """Decorator: registers `fn(shape, seed) -> permutation` as ordering `name`.
 
@@ -102,7 +107,7 @@ def ordering_names():
 
 def is_image_ordering(spec):
   """True if `spec` names an ordering that needs an image shape (H, W[, C])."""
-  return isinstance(spec, str) and _ORDERINGS.get(_ALIASES.get(spec, spec), (0, False))[1]
+  return isinstance(spec, str) and _ORDERINGS.get(_canonical(spec), (0, False))[1]
 
 
 def _as_shape(shape):
@@ -154,10 +159,10 @@ def get_ordering(spec, shape, seed=None):
   names = ", ".join(ordering_names())
   if not isinstance(spec, str):
     return _as_ordering(spec, d, name="spec", hint=f"; or pass a registered ordering: {names}")
-  if _ALIASES.get(spec, spec) not in _ORDERINGS:
+  if _canonical(spec) not in _ORDERINGS:
     raise ValueError(f"unknown ordering {spec!r} for shape {shape}: expected a registered "
                      f"name or a permutation of range({d}); registered orderings: {names}")
-  fn, image = _ORDERINGS[_ALIASES.get(spec, spec)]
+  fn, image = _ORDERINGS[_canonical(spec)]
   if not image:
     return _as_ordering(fn(shape, seed), d, name=f"ordering {spec!r}")
   h, w, c = image_shape(shape, f"ordering {spec!r} (it orders the pixels of an image)")
