@@ -48,6 +48,8 @@ class Experiment:
   dummy: tuple  # (x, cond) one-example batch the state is initialized from.
   train_fn: Callable  # Jitted steps.train_steps: (state, {x, cond}[K, B]) -> (state, metrics).
   eval_fn: Callable  # Jitted evaluation.eval_step.
+  # Splits already checked against their checksums by `batches` (once per run).
+  verified: set = dataclasses.field(default_factory=set, compare=False)
 
   @property
   def num_dims(self):
@@ -68,10 +70,14 @@ class Experiment:
     Opening the training data first verifies every split the run reads
     (train, eval and test) against the checksums `prepare` recorded, so a
     damaged file stops the run before its first step
-    (`ar_jax.data.DataIntegrityError`, naming the file and the fix).
+    (`ar_jax.data.DataIntegrityError`, naming the file and the fix). Each
+    split is verified once per experiment.
     """
     d = self.config.data
-    pipeline.verify(d, (d.train_split, d.eval_split, d.test_split) if train else (split,))
+    wanted = {d.train_split, d.eval_split, d.test_split} if train else {split}
+    if wanted - self.verified:
+      pipeline.verify(d, wanted - self.verified)
+      self.verified.update(wanted)
     size = self.config.train.batch_size if train else self.config.eval.batch_size
     return pipeline.make_batches(
         self.config.data, split, batch_size=size, seed=self.config.seed,

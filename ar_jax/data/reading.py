@@ -24,6 +24,7 @@ drop_remainder) gives, and the shards cover the split exactly once.
 """
 
 import contextlib
+import functools
 import glob
 import importlib
 import os
@@ -140,11 +141,17 @@ def _load_tfds(spec, split, data_dir, process_index, process_count):
   start, stop = shard_bounds(len(src), process_index, process_count)
   out = {f.name: np.empty((stop - start,) + tuple(f.shape), f.dtype)
          for f in spec.features}
-  root = (specs.prepared_dir(spec, data_dir) if spec.name in registry.DATASETS
-          else spec.name)
+  # A failed read of files ar_jax built names the file and the command that
+  # rebuilds it; a standard TFDS set's errors pass through as TFDS raises them.
+  if spec.name in registry.DATASETS:
+    guard = functools.partial(
+        read_errors, spec.name, specs.prepared_dir(spec, data_dir),
+        data_dir, base_split(spec, split))
+  else:
+    guard = contextlib.nullcontext
   for lo in range(start, stop, _CHUNK):
     hi = min(lo + _CHUNK, stop)
-    with read_errors(spec.name, root, data_dir, split):
+    with guard():
       records = src.__getitems__(list(range(lo, hi)))  # bulk read: ~10x faster
     for f in spec.features:
       out[f.name][lo - start:hi - start] = np.stack(
