@@ -28,6 +28,7 @@ from etils import epath
 import numpy as np
 
 from ar_jax import audio
+from ar_jax import reporting
 
 INSTALL_HINT = 'pip install -e ".[plots]"'
 
@@ -48,7 +49,7 @@ def _save(fig, out):
   buf = io.BytesIO()
   fig.savefig(buf, format="png")
   epath.Path(out).parent.mkdir(parents=True, exist_ok=True)
-  epath.Path(out).write_bytes(buf.getvalue())
+  reporting.write_bytes(str(out), buf.getvalue())
   return str(out)
 
 

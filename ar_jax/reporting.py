@@ -44,7 +44,7 @@ class MetricWriter:
       if resume_step is not None:
         kept = _rows_before(lines, resume_step, final_splits)
         if kept != lines:
-          _write_bytes(str(path), "".join(kept).encode())
+          write_bytes(str(path), "".join(kept).encode())
         lines = kept
       if is_remote(workdir):
         self._path = path
@@ -130,7 +130,8 @@ def image_grid(samples, shape_HxWxC, num_classes, pad=1, cols=None):
   return grid
 
 
-def _write_bytes(path, data):
+def write_bytes(path, data):
+  """Writes `data` to `path` atomically (tmp file + rename) locally; whole objects remotely."""
   if is_remote(path):
     epath.Path(path).write_bytes(data)  # Object stores write whole objects.
     return
@@ -146,10 +147,10 @@ def save_png(path, grid):
   from PIL import Image  # pylint: disable=import-outside-toplevel
   buf = io.BytesIO()
   Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buf, format="PNG")
-  _write_bytes(path, buf.getvalue())
+  write_bytes(path, buf.getvalue())
 
 
 def write_json(path, obj):
   if not is_writer():
     return
-  _write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+  write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
