@@ -29,7 +29,6 @@ import numpy as np
 import ar_jax
 from ar_jax import masks
 from ar_jax import models
-from ar_jax import sampling
 
 import conformance_cases as conformance_table
 

@@ -225,10 +225,6 @@ def _main():
              **{"state" + k: v for k, v in arrays.items()})
 
 
-if __name__ == "__main__":
-  _main()
-
-
 class StopAfter:
   """Acts like a stop signal arriving after `n` dispatches (one step each here)."""
 
@@ -248,3 +244,7 @@ def train_steps_logged(workdir):
   with open(path) as f:
     rows = [json.loads(l) for l in f if l.strip().endswith("}")]
   return [r["step"] for r in rows if r["split"] == "train"]
+
+
+if __name__ == "__main__":
+  _main()
