@@ -36,28 +36,9 @@ from ar_jax import nn as ar_nn
 from ar_jax.models import base
 from ar_jax.models import checks
 from ar_jax.nn import dropout as dropout_lib
+from ar_jax.nn import recurrent
 
-CELLS = {"rnn": 1, "gru": 3, "lstm": 4}  # cell -> gates G
-
-
-def _cell_step(cell, xproj_BxG, h_BxH, c_BxH, u_HxG, c_bias_G):
-  """One time step of `cell`: (h, c) from the input projection and the state.
-
-  `xproj_BxG` = W x + b was computed for all positions at once; `c_bias_G`
-  is the GRU's recurrent bias of its candidate (None for the other cells).
-  """
-  hproj_BxG = h_BxH @ u_HxG
-  if cell == "rnn":
-    return jnp.tanh(xproj_BxG + hproj_BxG), c_BxH
-  if cell == "gru":
-    xr, xz, xn = jnp.split(xproj_BxG, 3, axis=-1)
-    hr, hz, hn = jnp.split(hproj_BxG + c_bias_G[None], 3, axis=-1)
-    r, z = jax.nn.sigmoid(xr + hr), jax.nn.sigmoid(xz + hz)
-    n = jnp.tanh(xn + r * hn)
-    return (1.0 - z) * n + z * h_BxH, c_BxH
-  i, f, g, o = jnp.split(xproj_BxG + hproj_BxG, 4, axis=-1)
-  c_BxH = jax.nn.sigmoid(f) * c_BxH + jax.nn.sigmoid(i) * jnp.tanh(g)
-  return jax.nn.sigmoid(o) * jnp.tanh(c_BxH), c_BxH
+CELLS = recurrent.CELLS
 
 
 class CharRNN(base.ARModel):
@@ -102,9 +83,7 @@ class CharRNN(base.ARModel):
     layers = []
     for l in range(self.num_layers):
       fan_in = self.embed_size if l == 0 else h
-      bias = jnp.zeros((g * h,))
-      if self.cell == "lstm":  # Forget gate open at init: long memory from step 0.
-        bias = bias.at[h:2 * h].set(1.0)
+      bias = recurrent.lstm_forget_bias(h) if self.cell == "lstm" else jnp.zeros((g * h,))
       layers.append({
           "w": self.param(f"w_{l}", nn.initializers.lecun_normal(), (fan_in, g * h)),
           "u": self.param(f"u_{l}", nn.initializers.orthogonal(column_axis=-1), (h, g * h)),
@@ -129,7 +108,7 @@ class CharRNN(base.ARModel):
       xproj_TxBxG = (h_BxTxH @ layer["w"] + layer["b"][None, None]).transpose(1, 0, 2)
 
       def body(state, xproj_BxG, layer=layer):
-        h, c = _cell_step(self.cell, xproj_BxG, *state, layer["u"], layer["c"])
+        h, c = recurrent.cell_step(self.cell, xproj_BxG, *state, layer["u"], layer["c"])
         return (h, c), h
 
       _, h_TxBxH = jax.lax.scan(body, (zeros, zeros), xproj_TxBxG)
@@ -167,7 +146,7 @@ class CharRNN(base.ARModel):
     hs, cs = [], []
     for l, layer in enumerate(self.layers):
       xproj_BxG = inp_BxE @ layer["w"] + layer["b"][None]
-      h, c = _cell_step(self.cell, xproj_BxG, cache["h"][l], cache["c"][l],
+      h, c = recurrent.cell_step(self.cell, xproj_BxG, cache["h"][l], cache["c"][l],
                         layer["u"], layer["c"])
       hs.append(h)
       cs.append(c)

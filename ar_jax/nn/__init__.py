@@ -19,11 +19,15 @@
 - `ar_jax.nn.attention`: `CausalSelfAttention` with an explicit key/value
   cache (`kv_cache`, a pytree passed in and returned), `attend`, `softmax`
   (Transformer).
+- `ar_jax.nn.recurrent`: `lstm_update` (the LSTM step from gate
+  pre-activations, however the gates are computed), `cell_step` (dense
+  tanh-RNN / GRU / LSTM step) and `lstm_forget_bias` (Char-RNN, Row LSTM,
+  Diagonal BiLSTM).
 - `ar_jax.nn.dropout`: `dropout` with an explicit key (identity without one).
 - `ar_jax.nn.skew`: `skew` / `unskew` (image diagonals become columns) and
   `skew_mask` (Diagonal BiLSTM); its right-to-left shift is `down_shift`.
 
-`dropout` and `skew` are used through their modules (`from ar_jax.nn import
+`dropout`, `recurrent` and `skew` are used through their modules (`from ar_jax.nn import
 skew as skew_lib`): re-exporting a function named like its module here would
 hide the module.
 """
