@@ -32,6 +32,7 @@ def damaged(name, path, data_dir, problem):
 
 
 def sha256_file(path):
+  """Hex sha256 of the file at `path`, read in 1 MiB blocks."""
   h = hashlib.sha256()
   with open(path, "rb") as f:
     for block in iter(lambda: f.read(1 << 20), b""):

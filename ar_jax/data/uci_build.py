@@ -8,9 +8,6 @@ the kept columns and their pinned content, and writes `<data_dir>/uci/<name>.npz
 """
 
 import os
-import shutil
-import subprocess
-import tempfile
 
 import numpy as np
 
@@ -48,16 +45,8 @@ def fetch_mlbench_deb(downloads_dir, *, allow_fetch=True):
 def read_members(deb_path, archive=None):
   """{member path: bytes} of the pinned .rda files, each sha256-verified."""
   archive = archive or MLBENCH_DEB
-  sources.verify(deb_path, archive.sha256, deb_path)
-  if shutil.which("dpkg-deb") is None:
-    raise RuntimeError("dpkg-deb not found: it is needed to open the "
-                       "r-cran-mlbench .deb (apt-get install dpkg).")
   blobs = {}
-  with tempfile.TemporaryDirectory() as tmp:
-    proc = subprocess.run(["dpkg-deb", "-x", deb_path, tmp],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-      raise RuntimeError(f"dpkg-deb -x {deb_path} failed: {proc.stderr}")
+  with sources.unpacked_deb(deb_path, archive) as tmp:
     for member, sha in archive.members.items():
       with open(os.path.join(tmp, member), "rb") as f:
         blobs[member] = f.read()
