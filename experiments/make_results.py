@@ -83,6 +83,10 @@ def fmt_ours(rec):
     bvn = rec.get("best_validation_nll")
     return "- (no test evaluation" + (f"; validation {bvn:.2f})" if bvn is not None else ")")
   text = f"**{value:.2f}**" if metric == "nats" else f"**{value:.3f}**"
+  std = rec.get("test_nll_std" if metric == "nats" else "test_bpd_std")
+  if std is not None and not rec.get("result_key"):
+    text += (f" ± {std:.2f}" if metric == "nats" else f" ± {std:.3f}") + (
+        f" (mean ± std over {len(rec['seeds'])} seeds)")
   n = rec.get("test_examples")
   if metric in ("nats", "bits/dim") and n and n != 10000:
     text += f" (first {n:,} test images)"
@@ -199,8 +203,9 @@ def render_results(records, citations):
   for table, (heading, what, _) in GROUPS.items():
     rows = sorted(((rel, r) for rel, r in records.items() if r["table"] == table), key=_sort_key)
     planned = [row for row in tables.TABLES.get(table, [])
-               if not any(r["config_path"] == f"experiments/configs/{row.config}"
-                          and r["config_variant"] is None for _, r in rows)]
+               if not any(r["config_path"] == f"experiments/configs/{row.config_file}"
+                          and r["config_variant"] == (row.config_arg or None)
+                          for _, r in rows)]
     if not rows and not planned:
       continue
     out += [f'<a id="{table}"></a>', f"## {heading}", "", f"Ours: {what}.", ""]
