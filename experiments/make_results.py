@@ -60,13 +60,18 @@ def ours_value(rec):
   return _get(rec, key)
 
 
+def _se(values):
+  """Standard error of the mean (nan for a single value)."""
+  return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+
+
 def fmt_value(rec):
   """The record's number alone, formatted as in the tables ("-" without one)."""
   metric = GROUPS[rec["table"]][2]
   value = ours_value(rec)
   if metric == "nats per example (LL)":
     lls = [f["test_ll"] for f in rec["folds"]]
-    return f"{value:+.2f} ± {statistics.stdev(lls) / math.sqrt(len(lls)):.2f}"
+    return f"{value:+.2f} ± {_se(lls):.2f}"
   if value is None:
     return "-"
   return f"{value:.2f}" if metric == "nats" else f"{value:.3f}"
@@ -77,8 +82,9 @@ def fmt_ours(rec):
   value = ours_value(rec)
   if metric == "nats per example (LL)":
     lls = [f["test_ll"] for f in rec["folds"]]
-    se = statistics.stdev(lls) / math.sqrt(len(lls))
-    return f"**{value:+.2f} ± {se:.2f}** ({len(lls)} folds)"
+    if len(lls) == 1:
+      return f"**{value:+.2f}** (1 fold)"
+    return f"**{value:+.2f} ± {_se(lls):.2f}** ({len(lls)} folds)"
   if value is None:
     bvn = rec.get("best_validation_nll")
     return "- (no test evaluation" + (f"; validation {bvn:.2f})" if bvn is not None else ")")

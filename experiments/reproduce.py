@@ -157,8 +157,8 @@ def save_record(records_dir, table, row, budget, rec, runs):
 
 def table_curves(records_dir, table, budget, row_runs):
   from ar_jax import plots  # pylint: disable=import-outside-toplevel
-  dirs = [str(runs[0][2]) for _, runs in row_runs if runs and not runs[0][1]]
-  labels = [row.label for row, runs in row_runs if runs and not runs[0][1]]
+  dirs = [str(runs[0][2]) for _, runs in row_runs if runs]
+  labels = [row.label for row, runs in row_runs if runs]
   if dirs:
     plots.plot_table_curves(dirs, str(records_dir / table / f"curves_{budget}.png"), labels)
 
