@@ -161,7 +161,7 @@ def pixelcnn_training(out, seconds, smoke, timeout):
            "--config.optim.schedule=constant", "--config.train.early_stopping_patience=0",
            f"--config.eval.every_steps={50 if smoke else 500}",
            f"--config.train.checkpoint_every_steps={50 if smoke else 500}",
-           "--config.eval.num_samples=16"]
+           "--config.train.log_every_steps=10", "--config.eval.num_samples=16"]
   if not real:
     flags.append(f"--config.data.name={STANDIN}")
   if smoke:
@@ -190,6 +190,7 @@ def pixelcnn_training(out, seconds, smoke, timeout):
   res["eval_status"], res["eval_seconds"] = status, round(secs, 1)
   if ev.exists():
     res["test"] = json.loads(ev.read_text())
+    res["steps"] = res["test"]["step"]  # The step the SIGTERM save landed on.
   else:
     res["eval_output_tail"] = tail
   return res

@@ -31,4 +31,5 @@ def test_device_check_smoke_writes_one_json_naming_the_device(tmp_path):
   pix = report["pixelcnn_training"]
   assert pix["status"] == "ok" and pix["eval_status"] == "ok", pix
   assert pix["steps"] > 0 and pix["test"]["checkpoint"] == "latest"
+  assert pix["test"]["nll"] > 0 and pix["last_train_nll"] > 0
   assert report["total_seconds"] > 0
