@@ -20,6 +20,7 @@ BINARIZATIONS = ("fixed", "dynamic", "threshold", "none")
 PROCESS_SHARDINGS = ("batch", "split")
 OPTIMIZERS = ("adam", "adamw", "adagrad")
 SCHEDULES = ("constant", "cosine", "exponential")
+TEST_PARAMS = ("best", "final")
 
 
 def default_config():
@@ -92,6 +93,13 @@ def default_config():
   c.eval.every_steps = 1000
   c.eval.batch_size = 500  # Global; the last partial batch is padded and masked.
   c.eval.num_samples = 64  # Sample grid written each eval; 0 disables.
+  # Binarization draws of the test split the final test NLL is the mean of
+  # (data.binarization="dynamic" only: the other binarizations have one draw).
+  c.eval.test_draws = 1
+  # Params the final test scores: "best" by validation NLL (the best
+  # checkpoint), or "final" (the last step's; for protocols whose eval split
+  # is not held out, e.g. the test split itself).
+  c.eval.test_params = "best"
   return c
 
 
@@ -133,6 +141,12 @@ def validate(c):
   _require(c.eval.every_steps >= 1, "eval.every_steps", c.eval.every_steps, ">= 1")
   _require(c.eval.batch_size >= 1, "eval.batch_size", c.eval.batch_size, ">= 1")
   _require(c.eval.num_samples >= 0, "eval.num_samples", c.eval.num_samples, ">= 0")
+  _require(c.eval.test_draws >= 1, "eval.test_draws", c.eval.test_draws, ">= 1")
+  _require(c.eval.test_draws == 1 or c.data.binarization == "dynamic", "eval.test_draws",
+           c.eval.test_draws, f"1 with data.binarization={c.data.binarization!r} (only "
+           "dynamic binarization draws the test split anew)")
+  _require(c.eval.test_params in TEST_PARAMS, "eval.test_params", c.eval.test_params,
+           f"one of {TEST_PARAMS}")
   return c
 
 

@@ -53,7 +53,7 @@ def _split_id(split):
   return int.from_bytes(split.encode()[:4].ljust(4, b"\0"), "little") & 0x7FFFFFFF
 
 
-def evaluate(exp, params, split, batches=None):
+def evaluate(exp, params, split, batches=None, draw=0):
   """NLL of `params` over the whole `split`: nats and bits per example/position.
 
   Args:
@@ -62,6 +62,8 @@ def evaluate(exp, params, split, batches=None):
     split: split name (its binarization key is derived from it).
     batches: the split's `EvalBatches` if already loaded (the train loop keeps
       the validation split in memory instead of reloading it every eval).
+    draw: which dynamic binarization of the split to score (0: the one every
+      eval during training scores; d > 0 folds d into its key).
   Returns:
     dict(nll, bpd, num_examples) for examples; streams also give num_tokens
     (= num_examples: every position once) and their nll/bpd are per position.
@@ -69,6 +71,8 @@ def evaluate(exp, params, split, batches=None):
   if batches is None:
     batches = exp.batches(split, train=False)
   key = jax.random.fold_in(exp.key("eval"), _split_id(split))
+  if draw:
+    key = jax.random.fold_in(key, draw)
   bat = sharding_lib.batch_sharding(exp.mesh)
   global_b = batches.global_batch_size
   key_data = np.asarray(jax.random.key_data(key))

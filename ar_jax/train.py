@@ -273,20 +273,30 @@ def _next_multiple(step, n):
 
 
 def _final_test(exp, workdir, run, best, writer, t_start, steps_per_epoch):
-  """Test NLL of the best-by-validation checkpoint (its EMA params if kept)."""
+  """Test NLL of the best-by-validation checkpoint (its EMA params if kept).
+
+  `eval.test_params="final"` scores the last step's params instead; with
+  `eval.test_draws` = N > 1 the NLL is the mean over N dynamic binarizations
+  of the test split (each draw's NLL is kept in `test_nll_draws`).
+  """
   cfg, p = exp.config, run.progress
   source = "final"
   params = run.train.eval_params()
-  if best.latest_step() is not None:
+  if cfg.eval.test_params == "best" and best.latest_step() is not None:
     best_state, _, best_step = best.restore(exp.abstract, fallback=False)
     params, source = best_state.eval_params(), f"best@{best_step}"
   source += " (ema)" if run.train.ema_params is not None else ""
-  res = evaluation.evaluate(exp, params, cfg.data.test_split)
+  batches = exp.batches(cfg.data.test_split, train=False)
+  draws = [evaluation.evaluate(exp, params, cfg.data.test_split, batches, draw=d)
+           for d in range(cfg.eval.test_draws)]
+  res = dict(draws[0], nll=float(np.mean([r["nll"] for r in draws])),
+             bpd=float(np.mean([r["bpd"] for r in draws])))
   writer.write(p.step, cfg.data.test_split, dict(nll=res["nll"], bpd=res["bpd"]))
   devices = jax.devices()
   results = dict(
       test_nll=res["nll"], test_bpd=res["bpd"], test_examples=res["num_examples"],
       **({"test_tokens": res["num_tokens"]} if "num_tokens" in res else {}),
+      **({"test_nll_draws": [r["nll"] for r in draws]} if len(draws) > 1 else {}),
       test_params=source, best_validation_nll=p.best_nll, best_step=p.best_step,
       steps=p.step, epochs=p.step / steps_per_epoch,
       stopped_early=p.stopped_early, resumed_from_step=run.resumed_from,

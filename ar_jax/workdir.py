@@ -27,7 +27,7 @@ RESUME_SAFE = frozenset({
     "train.num_steps", "train.log_every_steps", "train.checkpoint_every_steps",
     "train.keep_checkpoints", "train.async_checkpointing", "train.steps_per_dispatch",
     "train.early_stopping_patience", "eval.every_steps", "eval.batch_size",
-    "eval.num_samples", "data.data_dir",
+    "eval.num_samples", "eval.test_draws", "eval.test_params", "data.data_dir",
 })
 
 

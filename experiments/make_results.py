@@ -60,13 +60,18 @@ def ours_value(rec):
   return _get(rec, key)
 
 
+def _se(values):
+  """Standard error of the mean (nan for a single value)."""
+  return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+
+
 def fmt_value(rec):
   """The record's number alone, formatted as in the tables ("-" without one)."""
   metric = GROUPS[rec["table"]][2]
   value = ours_value(rec)
   if metric == "nats per example (LL)":
     lls = [f["test_ll"] for f in rec["folds"]]
-    return f"{value:+.2f} ± {statistics.stdev(lls) / math.sqrt(len(lls)):.2f}"
+    return f"{value:+.2f} ± {_se(lls):.2f}"
   if value is None:
     return "-"
   return f"{value:.2f}" if metric == "nats" else f"{value:.3f}"
@@ -77,12 +82,17 @@ def fmt_ours(rec):
   value = ours_value(rec)
   if metric == "nats per example (LL)":
     lls = [f["test_ll"] for f in rec["folds"]]
-    se = statistics.stdev(lls) / math.sqrt(len(lls))
-    return f"**{value:+.2f} ± {se:.2f}** ({len(lls)} folds)"
+    if len(lls) == 1:
+      return f"**{value:+.2f}** (1 fold)"
+    return f"**{value:+.2f} ± {_se(lls):.2f}** ({len(lls)} folds)"
   if value is None:
     bvn = rec.get("best_validation_nll")
     return "- (no test evaluation" + (f"; validation {bvn:.2f})" if bvn is not None else ")")
   text = f"**{value:.2f}**" if metric == "nats" else f"**{value:.3f}**"
+  std = rec.get("test_nll_std" if metric == "nats" else "test_bpd_std")
+  if std is not None and not rec.get("result_key"):
+    text += (f" ± {std:.2f}" if metric == "nats" else f" ± {std:.3f}") + (
+        f" (mean ± std over {len(rec['seeds'])} seeds)")
   n = rec.get("test_examples")
   if metric in ("nats", "bits/dim") and n and n != 10000:
     text += f" (first {n:,} test images)"
@@ -199,8 +209,9 @@ def render_results(records, citations):
   for table, (heading, what, _) in GROUPS.items():
     rows = sorted(((rel, r) for rel, r in records.items() if r["table"] == table), key=_sort_key)
     planned = [row for row in tables.TABLES.get(table, [])
-               if not any(r["config_path"] == f"experiments/configs/{row.config}"
-                          and r["config_variant"] is None for _, r in rows)]
+               if not any(r["config_path"] == f"experiments/configs/{row.config_file}"
+                          and r["config_variant"] == (row.config_arg or None)
+                          for _, r in rows)]
     if not rows and not planned:
       continue
     out += [f'<a id="{table}"></a>', f"## {heading}", "", f"Ours: {what}.", ""]

@@ -1,8 +1,13 @@
 """The rows of each results table that `reproduce.py` runs: config and citation id.
 
-A row names its paper value by citation id (`experiments/PAPER_NUMBERS.md`),
-never by a typed number. `make_results.py` prints a row that has no run
-record as "not run".
+A row names its config as `FILE[:ARG]` (a file in `experiments/configs/`
+and the argument of its full, paper-size run) and its paper value by
+citation id (`experiments/PAPER_NUMBERS.md`), never by a typed number. The
+`cpu` budget runs the config's `cpu` variant (`ARG,cpu`, or `cpu` without an
+ARG). A row of `folds` > 0 trains that many folds of a UCI set
+(`fold<k>_train` / `_validation` / `_test`) and reports their mean.
+`make_results.py` prints a row that has no run record as "not run". Adding a
+row is one line here.
 """
 
 import dataclasses
@@ -12,9 +17,26 @@ import dataclasses
 class Row:
   key: str
   label: str
-  config: str  # file in experiments/configs/
+  config: str  # FILE[:ARG], FILE in experiments/configs/
   paper_id: str | None
+  folds: int = 0  # UCI: folds trained and averaged; 0 for one run per seed.
 
+  @property
+  def config_file(self):
+    return self.config.partition(":")[0]
+
+  @property
+  def config_arg(self):
+    return self.config.partition(":")[2]
+
+  def variant(self, budget):
+    """The config argument of `budget` ("full" or "cpu"/"smoke": the cpu variant)."""
+    if budget == "full":
+      return self.config_arg
+    return f"{self.config_arg},cpu" if self.config_arg else "cpu"
+
+
+_DYNAMIC = "binarized_mnist_dynamic.py"
 
 TABLES = {
     "binarized_mnist": [
@@ -35,6 +57,29 @@ TABLES = {
         Row("pixelcnn", "PixelCNN, 15 blocks, h=32", "pixelcnn_mnist.py",
             "pixelrnn2016-pixelcnn-mnist"),
     ],
+    "binarized_mnist_dynamic": [
+        Row("nade", "NADE, 500 hidden", f"{_DYNAMIC}:nade", "pg-nade-dynamic"),
+        Row("made", "MADE 1x500, 1 mask, direct connections", f"{_DYNAMIC}:made",
+            "pg-made-dynamic"),
+        Row("pixelcnn", "PixelCNN, 15 blocks, h=32", f"{_DYNAMIC}:pixelcnn",
+            "pg-pixelcnn-dynamic"),
+        Row("gated_pixelcnn", "Gated PixelCNN", f"{_DYNAMIC}:gated_pixelcnn",
+            "pg-gated-pixelcnn-dynamic"),
+        Row("transformer", "Transformer, ImageGPT-style", f"{_DYNAMIC}:transformer",
+            "pg-imagegpt-dynamic"),
+    ],
+    "mnist_8bit": [
+        Row("pixelcnn", "PixelCNN", "mnist_images.py:pixelcnn,mnist_8bit", None),
+        Row("gated_pixelcnn", "Gated PixelCNN", "mnist_images.py:gated_pixelcnn,mnist_8bit",
+            None),
+        Row("pixelcnn_pp", "PixelCNN++", "pixelcnn_pp_mnist_8bit.py", None),
+    ],
+    "fashion_mnist": [
+        Row("pixelcnn", "PixelCNN", "mnist_images.py:pixelcnn,fashion_mnist", None),
+        Row("gated_pixelcnn", "Gated PixelCNN",
+            "mnist_images.py:gated_pixelcnn,fashion_mnist", None),
+        Row("pixelcnn_pp", "PixelCNN++", "mnist_images.py:pixelcnn_pp,fashion_mnist", None),
+    ],
     "cifar10": [
         Row("pixelcnn", "PixelCNN", "pixelcnn_cifar10.py", "pixelrnn2016-pixelcnn-cifar10"),
         Row("gated_pixelcnn", "Gated PixelCNN", "gated_pixelcnn_cifar10.py",
@@ -42,10 +87,21 @@ TABLES = {
         Row("pixelcnn_pp", "PixelCNN++", "pixelcnn_pp_cifar10.py",
             "salimans2017-pixelcnnpp-cifar10"),
     ],
+    "uci": [
+        Row("boston", "RNADE-MoG, Boston housing", "rnade_boston.py",
+            "uria2013-rnade-mog-boston", folds=10),
+        Row("ionosphere", "RNADE-MoG, Ionosphere", "rnade_ionosphere.py",
+            "uria2013-rnade-mog-ionosphere", folds=10),
+    ],
+    "shakespeare_char": [
+        Row("char_lstm", "Char-RNN LSTM", "char_lstm_shakespeare.py", None),
+        Row("transformer", "Transformer", "transformer_shakespeare.py", None),
+    ],
+    "speech": [
+        Row("wavenet", "WaveNet, unconditional", "wavenet_speech.py", None),
+        Row("wavenet_mel", "WaveNet, log-mel conditioned", "wavenet_speech_mel.py", None),
+    ],
 }
 
-# RNADE on UCI (`reproduce_uci.py`): data set -> citation id of the paper's row.
-UCI = {
-    "boston": "uria2013-rnade-mog-boston",
-    "ionosphere": "uria2013-rnade-mog-ionosphere",
-}
+# RNADE on UCI: data set -> citation id of the paper's row.
+UCI = {row.key: row.paper_id for row in TABLES["uci"]}

@@ -104,9 +104,9 @@ def test_reproduce_tables_name_citations_not_numbers():
   for rows in tables.TABLES.values():
     for row in rows:
       assert row.paper_id is None or row.paper_id in citations, row
-      assert (ROOT / "experiments" / "configs" / row.config).exists(), row
+      assert (ROOT / "experiments" / "configs" / row.config_file).exists(), row
   assert set(tables.UCI.values()) <= set(citations)
-  for script in ("reproduce.py", "reproduce_uci.py", "tables.py"):
+  for script in ("reproduce.py", "budgets.py", "tables.py"):
     source = (ROOT / "experiments" / script).read_text()
     typed = {c["value"] for c in citations.values() if re.search(
         rf"(?<![\d.]){re.escape(c['value'])}(?![\d])", source)}

@@ -127,7 +127,8 @@ ALL_CONFIGS = sorted(p for p in glob.glob(os.path.join(train_testlib.ROOT, "expe
                                                       "configs", "*.py"))
                      if os.path.basename(p) != "common.py")  # Protocols, not a config.
 # Configs whose argument is not a variant name: two of their settings each.
-CONFIG_ARGS = {"mnist_images.py": ("pixelcnn_pp,fashion_mnist", "gated_pixelcnn,mnist_8bit,cpu")}
+CONFIG_ARGS = {"mnist_images.py": ("pixelcnn_pp,fashion_mnist", "gated_pixelcnn,mnist_8bit,cpu"),
+               "binarized_mnist_dynamic.py": ("pixelcnn", "transformer,cpu")}
 CONFIG_CASES = [(path, arg) for path in ALL_CONFIGS
                 for arg in CONFIG_ARGS.get(os.path.basename(path), ("", "cpu"))]
 

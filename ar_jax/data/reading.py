@@ -115,16 +115,17 @@ def _tfds_source(spec, split, data_dir):
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   if spec.name in registry.DATASETS:
     data_dir = specs.resolve_data_dir(data_dir)
-    if split not in spec.splits and "[" not in split:
+    parts = split.split("+")
+    if any(p not in spec.splits and "[" not in p for p in parts):
       raise ValueError(f"{spec.name!r} has splits {list(spec.splits)} (or TFDS "
-                       f"slices like 'train[:1000]'), got {split!r}")
+                       f"slices like 'train[:1000]', joined with '+'), got {split!r}")
     root = specs.prepared_dir(spec, data_dir)
     # Checked up front: TFDS would fail with a confusing file-format error.
     if not os.path.exists(os.path.join(root, "dataset_info.json")):
       raise specs.not_prepared_error(spec.name, data_dir)
     with read_errors(spec.name, root, data_dir):
       src = tfds.builder_from_directory(root).as_data_source(
-          split=spec.split_aliases.get(split, split))
+          split="+".join(spec.split_aliases.get(p, p) for p in parts))
     return src, {f.name: f.name for f in spec.features}
   _, builder, keys = _tfds_spec(spec.name, data_dir)
   try:
@@ -215,6 +216,11 @@ def base_split(spec, split):
   return spec.split_aliases.get(split, split).split("[", 1)[0]
 
 
+def base_splits(spec, split):
+  """The stored splits a split expression reads: "train+validation[:5]" -> both."""
+  return [base_split(spec, part) for part in split.split("+")]
+
+
 @contextlib.contextmanager
 def read_errors(name, root, data_dir, split=None):
   """Turns a failed read of prepared files into a `DataIntegrityError`."""
@@ -258,7 +264,7 @@ def verify_prepared(name, splits=None, *, data_dir=None):
   if not os.path.exists(os.path.join(root, "dataset_info.json")):
     raise specs.not_prepared_error(name, data_dir)
   manifest = integrity.read_manifest(root)
-  base = sorted({base_split(spec, s) for s in splits})
+  base = sorted({b for s in splits for b in base_splits(spec, s)})
   if manifest is not None:
     integrity.check_files(root, name, manifest, base, data_dir)
     return

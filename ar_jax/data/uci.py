@@ -30,7 +30,7 @@ what could be confirmed):
      (ddof 0) of the fold's TRAIN split, applied to all three splits.
 
 The number to report is the test log-likelihood per example in nats,
-averaged over the 10 folds (experiments/reproduce_uci.py).
+averaged over the 10 folds (`experiments/reproduce.py --table uci`).
 
 This module is the read side (specs, folds, `load_split`); fetching, parsing
 and caching are in `ar_jax.data.uci_build`.

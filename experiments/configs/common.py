@@ -45,6 +45,28 @@ def binarized_mnist_protocol(c, patience=30):
   return c
 
 
+def dynamic_mnist_protocol(c, variant=""):
+  """pytorch-generative's protocol on dynamically binarized MNIST, applied to `c`.
+
+  As their `datasets.py`: 8-bit MNIST binarized by a fresh Bernoulli(k/256)
+  draw each time an image is read (a new key every step), all 60k training
+  images (`train+validation`: no held-out validation split), and the test set
+  as the eval split, which their trainer scores every epoch. The eval during
+  training only draws the curves: no early stopping, and the final test
+  scores the last step's params (`eval.test_params="final"`), as the mean
+  over `eval.test_draws` fresh draws of the test set (10; 3 for `:cpu`).
+  """
+  c.data.name = "mnist_8bit"
+  c.data.binarization = "dynamic"
+  c.data.train_split = "train+validation"
+  c.data.eval_split = "test"
+  c.data.test_split = "test"
+  c.train.early_stopping_patience = 0
+  c.eval.test_params = "final"
+  c.eval.test_draws = 3 if variant == "cpu" else 10
+  return c
+
+
 def cpu_budget(c, *, num_steps=6000, lr=3e-3):
   """The `:cpu` variant of the binarized-MNIST configs: a short annealed run.
 

@@ -9,7 +9,7 @@ log (1/32) sum_m p_m(x). Everything else is `made_mnist.py`, with at least
 
   python -m ar_jax.main --config=experiments/configs/made_32masks_mnist.py \
       --workdir=runs/made_32masks_mnist
-  python experiments/reproduce.py binarized_mnist --rows=made_32masks
+  python experiments/reproduce.py --table binarized_mnist --rows made_32masks
 
 `:cpu`: the budget of `made_mnist.py:cpu`.
 """

@@ -8,7 +8,7 @@ epochs of early-stopping look-ahead instead of 30 and 16 samples per eval.
 
   python -m ar_jax.main --config=experiments/configs/made_8000_1mask_mnist.py \
       --workdir=runs/made_8000_1mask_mnist
-  python experiments/reproduce.py binarized_mnist --rows=made_8000_1mask
+  python experiments/reproduce.py --table binarized_mnist --rows made_8000_1mask
 
 `:cpu`: the budget of `made_mnist.py:cpu` at this width.
 """

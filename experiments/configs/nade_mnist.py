@@ -8,7 +8,7 @@ step budget here (the papers used SGD); early stopping on validation NLL.
 
   python -m ar_jax.main --config=experiments/configs/nade_mnist.py \
       --workdir=runs/nade_mnist
-  python experiments/reproduce.py binarized_mnist --rows=nade --max_epochs=60
+  python experiments/reproduce.py --table binarized_mnist --rows nade --max_epochs 60
 
 `:cpu`: 2 epochs, no early stopping (`nade_mnist.py:cpu`).
 """

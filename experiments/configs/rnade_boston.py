@@ -10,7 +10,7 @@ rows, folds 80/10/10, standardized per fold).
   python -m ar_jax.data.prepare boston
   python -m ar_jax.main --config=experiments/configs/rnade_boston.py \
       --workdir=runs/rnade_boston
-  python experiments/reproduce_uci.py boston   # all 10 folds, mean +- s.e.
+  python experiments/reproduce.py --table uci --rows boston   # 10 folds, mean +- s.e.
 
 Setup of `rnade_ionosphere.py`, except: no L2 penalty (better fold-0
 validation likelihood than 0.1) and batch 100 (4 steps per epoch).

@@ -10,7 +10,7 @@ example in nats, mean over 10 folds), Ionosphere column, row "RNADE-MoG"
   python -m ar_jax.data.prepare ionosphere
   python -m ar_jax.main --config=experiments/configs/rnade_ionosphere.py \
       --workdir=runs/rnade_ionosphere
-  python experiments/reproduce_uci.py ionosphere   # all 10 folds, mean +- s.e.
+  python experiments/reproduce.py --table uci --rows ionosphere   # 10 folds, mean +- s.e.
 
 Setup: 50 sigmoid hidden units, 10 Gaussian components, Adam lr 1e-3 with
 coupled L2 0.1, batch 25, at most 1000 epochs with early stopping on
