@@ -85,6 +85,15 @@ def _state_init(key, shape, dtype=jnp.float32):
       key, shape, dtype)
 
 
+def _gate_bias_init(key, shape, dtype=jnp.float32):
+  """[8h]: both directions' gate biases, forget gates at 1 (`lstm_forget_bias`).
+
+  A new array per call: two layers must not share one buffer (donation).
+  """
+  del key
+  return jnp.tile(recurrent.lstm_forget_bias(shape[0] // 8), 2).astype(dtype)
+
+
 class DiagonalBiLSTM(base.ARModel):
   """Diagonal BiLSTM for binary or K-class images [B, H, W, C].
 
@@ -126,10 +135,8 @@ class DiagonalBiLSTM(base.ARModel):
   # ---- layers and their (constant) masks ----
   def setup(self):
     h, n = self.hidden_channels, self.num_layers
-    gate_bias = jnp.tile(recurrent.lstm_forget_bias(h), 2)  # both directions
     self.first = ar_nn.MaskedConv2D(2 * h, self.first_kernel)
-    self.in_gates = [ar_nn.MaskedDense(8 * h, bias_init=lambda *_: gate_bias)
-                     for _ in range(n)]
+    self.in_gates = [ar_nn.MaskedDense(8 * h, bias_init=_gate_bias_init) for _ in range(n)]
     self.state = [self.param(f"state_{l}", _state_init, (2, 2, h, 4 * h)) for l in range(n)]
     self.pixel_in = [nn.Dense(4 * h, use_bias=False) for _ in range(n)]
     self.up = [ar_nn.MaskedDense(2 * h) for _ in range(n)]
