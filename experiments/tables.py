@@ -56,6 +56,8 @@ TABLES = {
             "made2015-2hl-32masks"),
         Row("pixelcnn", "PixelCNN, 15 blocks, h=32", "pixelcnn_mnist.py",
             "pixelrnn2016-pixelcnn-mnist"),
+        Row("diagonal_bilstm", "Diagonal BiLSTM, 7 layers, h=16", "diagonal_bilstm_mnist.py",
+            "pixelrnn2016-diagbilstm-mnist"),
     ],
     "binarized_mnist_dynamic": [
         Row("nade", "NADE, 500 hidden", f"{_DYNAMIC}:nade", "pg-nade-dynamic"),
@@ -82,6 +84,8 @@ TABLES = {
     ],
     "cifar10": [
         Row("pixelcnn", "PixelCNN", "pixelcnn_cifar10.py", "pixelrnn2016-pixelcnn-cifar10"),
+        Row("diagonal_bilstm", "Diagonal BiLSTM", "diagonal_bilstm_cifar10.py",
+            "pixelrnn2016-diagbilstm-cifar10"),
         Row("gated_pixelcnn", "Gated PixelCNN", "gated_pixelcnn_cifar10.py",
             "vdoord2016-gated-pixelcnn-cifar10"),
         Row("pixelcnn_pp", "PixelCNN++", "pixelcnn_pp_cifar10.py",

@@ -29,6 +29,7 @@ MODELS = {
         {"hidden_sizes": (8, 8), "ordering": "random", "seed": 3},
         {"hidden_sizes": (8,), "num_orderings": 3},
     )),
+    "diagonal_bilstm": ("image", ({"input_shape": (3, 3, 1)}, {"input_shape": (2, 2, 3)})),
     "fvsbn": ("vector", ({}, {"ordering": "random", "seed": 3})),
     "gated_pixelcnn": ("image", (
         {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 4, "head_channels": 4},

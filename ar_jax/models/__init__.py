@@ -18,6 +18,7 @@ from ar_jax.models.base import ARModel
 _REGISTRY = {
     "char_rnn": "ar_jax.models.char_rnn:CharRNN",
     "deepnade": "ar_jax.models.deepnade:DeepNADE",
+    "diagonal_bilstm": "ar_jax.models.diagonal_bilstm:DiagonalBiLSTM",
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "gated_pixelcnn": "ar_jax.models.gated_pixelcnn:GatedPixelCNN",
     "made": "ar_jax.models.made:MADE",
