@@ -20,6 +20,7 @@ _REGISTRY = {
     "deepnade": "ar_jax.models.deepnade:DeepNADE",
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "gated_pixelcnn": "ar_jax.models.gated_pixelcnn:GatedPixelCNN",
+    "lmconv": "ar_jax.models.lmconv:LMConv",
     "made": "ar_jax.models.made:MADE",
     "nade": "ar_jax.models.nade:NADE",
     "pixelcnn": "ar_jax.models.pixelcnn:PixelCNN",
