@@ -20,10 +20,14 @@ CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VARIANTS = {"pixelcnn_mnist.py": ("", "cpu"),
             "gated_pixelcnn_mnist_class_cond.py": ("", "cpu"),
             "pixelcnn_cifar10.py": ("", "cpu"),
-            "gated_pixelcnn_cifar10.py": ("", "cpu")}
+            "gated_pixelcnn_cifar10.py": ("", "cpu"),
+            "lmconv_mnist.py": ("", "cpu", "cpu_8orders"),
+            "lmconv_cifar10.py": ("", "1order", "cpu")}
 # Tiny models of the CIFAR-10 configs, for two training steps.
 TINY = {"pixelcnn_cifar10.py": dict(num_blocks=1, residual_channels=3, head_channels=3),
-        "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3)}
+        "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3),
+        "lmconv_cifar10.py": dict(num_filters=4, num_resnet=1, num_levels=1, num_mixtures=2,
+                                  order_symmetries=2)}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
