@@ -2,7 +2,11 @@
 draws, completion under an observed-first order, and its hyperparameter errors.
 (The conformance suite covers normalization, sampling and completion at 3x3.)"""
 
+import contextlib
 import functools
+import io
+import pathlib
+import re
 
 import jax
 import jax.numpy as jnp
@@ -178,3 +182,15 @@ def test_a_dim_order_with_channels_together_is_its_pixel_order():
   a = models.get("lmconv", input_shape=(3, 3, 2), ordering=dims)
   b = models.get("lmconv", input_shape=(3, 3, 2), ordering="hilbert")
   np.testing.assert_array_equal(a.orderings(), b.orderings())
+
+
+def test_docs_masks_md_lmconv_section_runs_and_shows_its_output():
+  text = (pathlib.Path(__file__).parents[1] / "docs" / "masks.md").read_text()
+  section = text.split("\n## Any order with LMConv\n")[1].split("\n## ")[0]
+  (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+  printed, error = re.findall(r"```text\n(.*?)```", section, re.S)
+  out = io.StringIO()
+  with contextlib.redirect_stdout(out), pytest.raises(masks.AutoregressiveError) as err:
+    exec(code, {})  # pylint: disable=exec-used
+  assert out.getvalue() == printed
+  assert str(err.value) == error.rstrip("\n")
