@@ -35,6 +35,12 @@ MODELS = {
         {"input_shape": (3, 3, 1), "num_layers": 1, "channels": 4, "head_channels": 4},
         {"input_shape": (2, 2, 3), "num_layers": 1, "channels": 12, "head_channels": 12},
     )),
+    # Default hyperparameters; the third variant is an order ensemble (an
+    # S-curve and an explicit permutation of the 9 pixels).
+    "lmconv": ("image", (
+        {"input_shape": (3, 3, 1)}, {"input_shape": (2, 2, 3)},
+        {"input_shape": (3, 3, 1), "order_ensemble": ("s_curve", (4, 1, 7, 3, 5, 0, 8, 2, 6))},
+    )),
     "made": ("vector", (
         {"hidden_sizes": (24, 24), "direct": True},
         {"hidden_sizes": (24,), "num_masks": 3, "order_agnostic": True,

@@ -22,11 +22,15 @@ VARIANTS = {"pixelcnn_mnist.py": ("", "cpu"),
             "pixelcnn_cifar10.py": ("", "cpu"),
             "gated_pixelcnn_cifar10.py": ("", "cpu"),
             "diagonal_bilstm_mnist.py": ("", "cpu"),
-            "diagonal_bilstm_cifar10.py": ("", "cpu")}
+            "diagonal_bilstm_cifar10.py": ("", "cpu"),
+            "lmconv_mnist.py": ("", "cpu", "cpu_8orders"),
+            "lmconv_cifar10.py": ("", "1order", "cpu")}
 # Tiny models of the CIFAR-10 configs, for two training steps.
 TINY = {"pixelcnn_cifar10.py": dict(num_blocks=1, residual_channels=3, head_channels=3),
         "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3),
-        "diagonal_bilstm_cifar10.py": dict(num_layers=1, hidden_channels=3, head_channels=3)}
+        "diagonal_bilstm_cifar10.py": dict(num_layers=1, hidden_channels=3, head_channels=3),
+        "lmconv_cifar10.py": dict(num_filters=4, num_resnet=1, num_levels=1, num_mixtures=2,
+                                  order_symmetries=2)}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))

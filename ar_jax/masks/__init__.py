@@ -9,7 +9,8 @@ Modules (each imports only the ones above it; every name is re-exported here):
   `ordering_names`), positions, MADE degrees and the pools of them the models
   draw (`ordering_pool`, MADE's `made_pool_v0`), with their seeding.
 - `image_orderings`: the registered image orderings ("s_curve", "hilbert",
-  "spiral", "zigzag") and `symmetries`, their flips and transposes.
+  "spiral", "zigzag"), `symmetries`, their flips and transposes, and
+  `observed_first` (observed pixels first: the order for completion).
 - `check`: `check_autoregressive` / `connectivity` for stacks of dense masks.
 - `dense`: MADE masks from degrees, triangular masks, degree groups.
 - `conv`: PixelCNN type A/B and Gated PixelCNN stack masks, and
@@ -35,7 +36,7 @@ from ar_jax.masks.conv import (check_conv_autoregressive, conv_mask, horizontal_
                                image_feature_dims, unroll_conv_mask, vertical_stack_mask)
 from ar_jax.masks.dense import (DegreeGroups, MadeMasks, degree_groups, hidden_mask,
                                 made_masks, masks_from_degrees, output_mask, triangular_mask)
-from ar_jax.masks.image_orderings import symmetries
+from ar_jax.masks.image_orderings import observed_first, symmetries
 from ar_jax.masks.local import (centre_tap_mask, local_kernel_mask, local_masks,
                                 raster_live_taps, tap_offsets)
 from ar_jax.masks.orderings import (chained_hidden_degrees, get_ordering, hidden_degrees,
@@ -50,7 +51,8 @@ __all__ = [
     "hidden_degrees", "hidden_mask", "horizontal_stack_mask", "image_feature_dims",
     "image_shape", "image_shape_example", "input_degrees", "is_image_ordering",
     "local_kernel_mask", "local_masks", "made_masks",
-    "made_pool_v0", "masks_from_degrees", "ordering_names", "ordering_pool", "output_mask",
+    "made_pool_v0", "masks_from_degrees", "observed_first", "ordering_names", "ordering_pool",
+    "output_mask",
     "positions", "raster_live_taps", "register_ordering", "symmetries", "tap_offsets",
     "triangular_mask", "unroll_conv_mask",
     "vertical_stack_mask",

@@ -8,7 +8,8 @@ together, in order):
 - "spiral": clockwise from the top-left corner, ring by ring to the centre;
 - "hilbert": a generalized Hilbert curve for any H x W.
 `symmetries` gives the 8 flips and transposes of any image ordering (4 when
-H != W).
+H != W). `observed_first` gives an explicit order for completion: the
+observed pixels first, then the missing ones, each part in a base order.
 """
 
 import math
@@ -123,3 +124,27 @@ def symmetries(spec, shape, seed=None):
   if h == w:
     moves += [(col, r), (w - 1 - col, r), (col, h - 1 - r), (w - 1 - col, h - 1 - r)]
   return np.stack([(rr * w + cc) * c + channel for rr, cc in moves])
+
+
+def observed_first(known, base="s_curve", seed=None):
+  """A pixel order that generates the observed pixels first, int [H * W].
+
+  For completion with an order-agnostic image model (LMConv): the observed
+  pixels come first, then the missing ones, each part in the order `base`
+  gives them, so every missing pixel is conditioned on every observed one.
+
+  Args:
+    known: bool [H, W], True where the pixel is observed.
+    base: anything `get_ordering` takes for shape (H, W).
+    seed: passed to `get_ordering` (for base="random").
+  Returns:
+    A permutation of range(H * W), flat row-major pixel indices.
+  """
+  known = np.asarray(known)
+  if known.ndim != 2 or known.dtype != bool:
+    raise ValueError(f"known must be a bool array [H, W] (True where the pixel is "
+                     f"observed), got {known.dtype} of shape {known.shape}; for an image "
+                     f"mask [H, W, C] pass known.all(-1)")
+  order = get_ordering(base, known.shape, seed=seed)
+  seen = known.reshape(-1)[order]
+  return np.concatenate([order[seen], order[~seen]])

@@ -21,6 +21,7 @@ _REGISTRY = {
     "diagonal_bilstm": "ar_jax.models.diagonal_bilstm:DiagonalBiLSTM",
     "fvsbn": "ar_jax.models.fvsbn:FVSBN",
     "gated_pixelcnn": "ar_jax.models.gated_pixelcnn:GatedPixelCNN",
+    "lmconv": "ar_jax.models.lmconv:LMConv",
     "made": "ar_jax.models.made:MADE",
     "nade": "ar_jax.models.nade:NADE",
     "pixelcnn": "ar_jax.models.pixelcnn:PixelCNN",
