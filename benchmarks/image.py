@@ -42,12 +42,17 @@ MODEL_HPARAMS = {
     # TFP's tfd.PixelCNN row (the peer case "pixelcnn/ar_jax-pp").
     "pixelcnn_pp": {"num_filters": 32, "num_resnet": 1, "num_levels": 2, "num_mixtures": 5,
                     "dropout": 0.0, "weight_norm": True},
+    # pytorch-generative's PixelSNAIL row (the peer case "pixelsnail/ar_jax").
+    "pixelsnail": {"num_filters": 32, "num_blocks": 2, "num_resnet": 2, "key_size": 4,
+                   "value_size": 16, "output": "categorical", "weight_norm": False},
 }
 QUICK_HPARAMS = {
     "pixelcnn": {"num_blocks": 1, "residual_channels": 3, "head_channels": 3},
     "gated_pixelcnn": {"num_layers": 1, "channels": 3, "head_channels": 3},
     "pixelcnn_pp": {"num_filters": 4, "num_resnet": 1, "num_levels": 2, "num_mixtures": 2,
                     "dropout": 0.0},
+    "pixelsnail": {"num_filters": 4, "num_blocks": 1, "num_resnet": 1, "key_size": 2,
+                   "value_size": 2},
 }
 # (shape, num_classes) of the sampling sizes.
 SAMPLE_SIZES = (((8, 8, 1), 2), ((16, 16, 1), 2), ((28, 28, 1), 2), ((32, 32, 3), 256))

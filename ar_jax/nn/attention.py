@@ -61,7 +61,7 @@ def attend(q_BxHxQxd, k_BxHxTxd, v_BxHxTxd, mask_QxT, *, rate=0.0, key=None,
   logits = logits + jnp.where(mask_QxT, 0.0, _MASKED)[None, None]
   weights = softmax(logits)
   if zero_empty_rows:
-    weights = weights * jnp.any(mask_QxT, axis=-1, keepdims=True).astype(weights.dtype)
+    weights = weights * jnp.any(mask_QxT, axis=-1, keepdims=True).astype(weights.dtype)[None, None]
   weights = dropout_lib.dropout(weights, rate, key)
   return jnp.einsum("bhqk,bhkd->bhqd", weights, v_BxHxTxd)
 
