@@ -44,6 +44,9 @@ MODEL_HPARAMS = {
                     "dropout": 0.0, "weight_norm": True},
     # No peer row: this library's size, the width of the PixelCNN rows.
     "diagonal_bilstm": {"num_layers": 4, "hidden_channels": 16, "head_channels": 32},
+    # pytorch-generative's PixelSNAIL row (the peer case "pixelsnail/ar_jax").
+    "pixelsnail": {"num_filters": 32, "num_blocks": 2, "num_resnet": 2, "key_size": 4,
+                   "value_size": 16, "output": "categorical", "weight_norm": False},
 }
 QUICK_HPARAMS = {
     "pixelcnn": {"num_blocks": 1, "residual_channels": 3, "head_channels": 3},
@@ -51,6 +54,8 @@ QUICK_HPARAMS = {
     "pixelcnn_pp": {"num_filters": 4, "num_resnet": 1, "num_levels": 2, "num_mixtures": 2,
                     "dropout": 0.0},
     "diagonal_bilstm": {"num_layers": 1, "hidden_channels": 3, "head_channels": 3},
+    "pixelsnail": {"num_filters": 4, "num_blocks": 1, "num_resnet": 1, "key_size": 2,
+                   "value_size": 2},
 }
 # (shape, num_classes) of the sampling sizes.
 SAMPLE_SIZES = (((8, 8, 1), 2), ((16, 16, 1), 2), ((28, 28, 1), 2), ((32, 32, 3), 256))

@@ -23,6 +23,10 @@ on PYTHONPATH (see benchmarks/README.md).
 - pixelcnn/ar_jax-pp: `pixelcnn_pp` in TFP `tfd.PixelCNN`'s configuration
   (num_resnet=1, 2 levels, 32 filters, 5 mixtures, weight norm, binary);
   compared with "pixelcnn/tfp" only (`compare_to`).
+- pixelsnail/ar_jax: `pixelsnail` in pytorch-generative's PixelSNAIL size of
+  the harness (32 filters, 2 blocks of 2 gated ResNet layers, key 4, value
+  16, one head), Bernoulli outputs, no weight norm or dropout, batch 16 of
+  28x28x1 binary images; sampling 4 images on the cached path.
 - gpt_baby/, gpt_small/: the `transformer` in nanoGPT's configurations (no
   dropout, no bias, tied weights, learned positions, vocabulary 65) with
   nanoGPT's AdamW (betas 0.9/0.99, weight decay 0.1 on >= 2-axis params);
@@ -169,6 +173,7 @@ def cases(bench):
   pg = lambda key: cfg["pixelcnn_pg"][key]  # noqa: E731
   gated = lambda key: cfg["gated_pg"][key]  # noqa: E731
   pp = lambda: cfg["pixelcnn_tfp"]  # noqa: E731
+  snail = lambda key: cfg["pixelsnail_pg"][key]  # noqa: E731
   table = {
       "made/ar_jax": ("ar_jax MADE (trainer step)", lambda a: _dense(
           bench, a, "made", "made", {"hidden_sizes": tuple(cfg["made"]["hidden"])}, True)),
@@ -192,6 +197,13 @@ def cases(bench):
               num_mixtures=pp()["num_logistic_mix"], dropout=pp()["dropout_p"],
               weight_norm=True), "PixelCNN++ (ar_jax pixelcnn_pp)",
           compare_to=["pixelcnn/tfp"])),
+      "pixelsnail/ar_jax": ("ar_jax pixelsnail (cached sampling)", lambda a: _image(
+          bench, a, "pixelsnail_pg", "pixelsnail", dict(
+              num_filters=snail("n_channels"), num_blocks=snail("n_pixel_snail_blocks"),
+              num_resnet=snail("n_residual_blocks"), num_heads=1,
+              key_size=snail("attention_key_channels"),
+              value_size=snail("attention_value_channels"), output="categorical",
+              dropout=0.0, weight_norm=False), "PixelSNAIL")),
       "gpt_baby/ar_jax": ("ar_jax transformer", lambda a: _gpt(bench, a, "gpt_baby")),
       "gpt_small/ar_jax": ("ar_jax transformer", lambda a: _gpt(bench, a, "gpt_small")),
   }

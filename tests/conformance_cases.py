@@ -58,6 +58,7 @@ MODELS = {
         {"input_shape": (2, 2, 3), "num_classes": 2, "num_filters": 4, "num_resnet": 1,
          "num_levels": 2, "num_mixtures": 2},
     )),
+    "pixelsnail": ("image", ({"input_shape": (3, 3, 1)}, {"input_shape": (2, 2, 3)})),
     # Gaussian only: the suite integrates over a fixed [-12, 12]^2 box, which
     # randomly perturbed Laplace/ReLU variants overflow through their heavy tails
     # (tests/test_nade.py checks those on wider boxes).

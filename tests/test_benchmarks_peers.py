@@ -71,6 +71,19 @@ def test_image_peer_case_trains_and_samples_cached():
   assert r["sample_shape"] == [1, 28, 28, 1] and r["sample_binary"] and r["params"] > 0
 
 
+def test_pixelsnail_peer_case_trains_and_samples_cached():
+  bench = _fake_bench()
+  bench.CFG["pixelsnail_pg"] = {"n_channels": 4, "n_pixel_snail_blocks": 1,
+                                "n_residual_blocks": 1, "attention_key_channels": 2,
+                                "attention_value_channels": 2, "batch": 2, "lr": 1e-3,
+                                "sample_n": 1}
+  time_train = bench.time_train
+  bench.time_train = lambda *a, **kw: {**time_train(*a, **kw), "step_s": 0.5}
+  r = peers.cases(bench)["pixelsnail/ar_jax"](types.SimpleNamespace())
+  assert 0 < r["loss"] < 784 * np.log(2) * 1.5 and r["train_images_per_s"] == 4.0
+  assert r["sample_shape"] == [1, 28, 28, 1] and r["sample_binary"] and r["params"] > 0
+
+
 def _row(steps, sample=None, batch=100, n=100, load=0.0):
   r = {"steps_per_s": steps, "batch": batch, "foreign_cpus_train": load}
   if sample is not None:

@@ -24,7 +24,9 @@ VARIANTS = {"pixelcnn_mnist.py": ("", "cpu"),
             "diagonal_bilstm_mnist.py": ("", "cpu"),
             "diagonal_bilstm_cifar10.py": ("", "cpu"),
             "lmconv_mnist.py": ("", "cpu", "cpu_8orders"),
-            "lmconv_cifar10.py": ("", "1order", "cpu")}
+            "lmconv_cifar10.py": ("", "1order", "cpu"),
+            "pixelsnail_mnist.py": ("", "cpu"),
+            "pixelsnail_cifar10.py": ("", "cpu")}
 # Tiny models of the CIFAR-10 configs, for two training steps.
 TINY = {"pixelcnn_cifar10.py": dict(num_blocks=1, residual_channels=3, head_channels=3),
         "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3),
@@ -67,7 +69,7 @@ def test_mnist_images_grid_builds_every_model_on_every_set():
   """`mnist_images.py:MODEL,DATA[,cpu]`: the model's own MNIST config on another
   set; unconditional; Fashion-MNIST holds out the last 10k training images."""
   path = os.path.join(CONFIGS, "mnist_images.py")
-  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp", "diagonal_bilstm"):
+  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp", "diagonal_bilstm", "pixelsnail"):
     for data in ("binarized_mnist", "mnist_8bit", "fashion_mnist"):
       for variant in ("", ",cpu"):
         c = configs.validate(configs.load(path, f"{model_name},{data}{variant}"))

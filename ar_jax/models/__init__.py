@@ -26,6 +26,7 @@ _REGISTRY = {
     "nade": "ar_jax.models.nade:NADE",
     "pixelcnn": "ar_jax.models.pixelcnn:PixelCNN",
     "pixelcnn_pp": "ar_jax.models.pixelcnn_pp:PixelCNNPP",
+    "pixelsnail": "ar_jax.models.pixelsnail:PixelSNAIL",
     "rnade": "ar_jax.models.rnade:RNADE",
     "transformer": "ar_jax.models.transformer:Transformer",
     "wavenet": "ar_jax.models.wavenet:WaveNet",
