@@ -23,7 +23,7 @@ VARIANTS = {"pixelcnn_mnist.py": ("", "cpu"),
             "gated_pixelcnn_cifar10.py": ("", "cpu"),
             "diagonal_bilstm_mnist.py": ("", "cpu"),
             "diagonal_bilstm_cifar10.py": ("", "cpu"),
-            "lmconv_mnist.py": ("", "cpu", "cpu_8orders"),
+            "lmconv_mnist.py": ("", "cpu", "1order", "1order,cpu"),
             "lmconv_cifar10.py": ("", "1order", "cpu"),
             "pixelsnail_mnist.py": ("", "cpu"),
             "pixelsnail_cifar10.py": ("", "cpu")}

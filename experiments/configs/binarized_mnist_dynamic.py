@@ -25,6 +25,7 @@ MODELS = {
     "pixelcnn": "pixelcnn_mnist.py",
     "gated_pixelcnn": "gated_pixelcnn_mnist_class_cond.py",
     "transformer": "transformer_mnist.py",
+    "pixelsnail": "pixelsnail_mnist.py",
 }
 
 

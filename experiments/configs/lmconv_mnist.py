@@ -25,10 +25,13 @@ block, 2 blocks per pass, 4,000 steps of batch 32 on the annealed schedule
 (`common.cpu_budget`), one validation eval (its first 1,000 images) at the
 end, then the full test set; the 8-order evaluation costs 8 forward passes:
 
+  python -m ar_jax.main --config=experiments/configs/lmconv_mnist.py:1order,cpu \
+      --workdir=runs/lmconv_mnist_1order_cpu
   python -m ar_jax.main --config=experiments/configs/lmconv_mnist.py:cpu \
       --workdir=runs/lmconv_mnist_cpu
-  python -m ar_jax.main --config=experiments/configs/lmconv_mnist.py:cpu_8orders \
-      --workdir=runs/lmconv_mnist_cpu_8orders
+
+The argument is `[1order][,cpu]`: `1order` trains and scores the S-curve
+alone (no paper row), `cpu` the CPU budget.
 
 Prepare the data once with `ar-jax prepare binarized_mnist`.
 """
@@ -39,21 +42,23 @@ from ar_jax import configs
 
 common = configs.import_sibling(__file__, "common.py")
 
-VARIANTS = ("", "cpu", "cpu_8orders")
+VARIANTS = ("", "cpu", "1order", "1order,cpu")
 
 
 def get_config(arg=None):
-  variant = (arg or "").strip()
+  variant = ",".join(p.strip() for p in (arg or "").split(",") if p.strip())
   if variant not in VARIANTS:
     raise ValueError(f"unknown config variant {variant!r}; expected one of "
                      f"{', '.join(repr(v) for v in VARIANTS)} "
-                     "(e.g. --config=experiments/configs/lmconv_mnist.py:cpu_8orders)")
+                     "(e.g. --config=experiments/configs/lmconv_mnist.py:1order,cpu)")
+  one_order = variant.startswith("1order")
   c = common.binarized_mnist_protocol(configs.default_config())
   c.model.name = "lmconv"
   c.model.hparams = ml_collections.ConfigDict(dict(
       input_shape=(28, 28, 1), num_classes=2, output="categorical", num_filters=160,
       num_resnet=5, num_levels=3, kernel_size=3, dilation=2, normalization="pono",
-      dropout=0.0, weight_norm=True, ordering="s_curve", order_symmetries=8))
+      dropout=0.0, weight_norm=True, ordering="s_curve",
+      order_symmetries=1 if one_order else 8))
   c.optim.name = "adam"
   c.optim.lr = 2e-4
   c.optim.schedule = "exponential"
@@ -64,9 +69,8 @@ def get_config(arg=None):
   c.train.log_every_steps = 200
   c.train.checkpoint_every_steps = c.eval.every_steps = 5000
   c.eval.batch_size = 500
-  if variant.startswith("cpu"):
-    c.model.hparams.update(num_filters=24, num_resnet=1, num_levels=2,
-                           order_symmetries=8 if variant == "cpu_8orders" else 1)
+  if variant.endswith("cpu"):
+    c.model.hparams.update(num_filters=24, num_resnet=1, num_levels=2)
     common.cpu_budget(c, num_steps=4000, lr=2e-3)
     c.train.batch_size = 32
     c.train.log_every_steps = 100
