@@ -51,6 +51,16 @@ MODELS = {
     "pixelcnn": ("image", (
         {"input_shape": (3, 3, 1), "num_blocks": 1, "residual_channels": 4, "head_channels": 4},
         {"input_shape": (2, 2, 3), "num_blocks": 1, "residual_channels": 6, "head_channels": 6},
+        # Any order (locally masked convolutions): s_curve and random permutations
+        # (np.random.default_rng(s).permutation(H * W), s = 1, 2).
+        {"input_shape": (3, 3, 1), "num_blocks": 1, "residual_channels": 4, "head_channels": 4,
+         "ordering": "s_curve"},
+        {"input_shape": (2, 2, 3), "num_blocks": 1, "residual_channels": 12,
+         "head_channels": 12, "ordering": "s_curve"},
+        {"input_shape": (3, 3, 1), "num_blocks": 1, "residual_channels": 4, "head_channels": 4,
+         "ordering": (7, 0, 1, 4, 2, 5, 8, 6, 3)},
+        {"input_shape": (2, 2, 3), "num_blocks": 1, "residual_channels": 12,
+         "head_channels": 12, "ordering": (3, 2, 0, 1)},
     )),
     "pixelcnn_pp": ("image", (
         {"input_shape": (3, 3, 1), "num_classes": 2, "num_filters": 4, "num_resnet": 1,

@@ -175,7 +175,7 @@ def test_masks_are_not_params(fixed_raster):
 def test_bad_mask_and_config():
   x = jnp.zeros((1, 4, 4, 1))
   layer = LocallyMaskedConv2D(2, 3, mask_type="A")
-  with pytest.raises(ValueError, match=r"mask must have shape \(H \* W, kh \* kw\) = \(16, 9\)"):
+  with pytest.raises(ValueError, match=r"mask must have shape \(H' \* W', kh \* kw\) = \(16, 9\)"):
     _init(layer, x, np.ones((16, 25)))
   with pytest.raises(ValueError, match="no mask given"):
     _init(layer, x, None)
@@ -183,3 +183,39 @@ def test_bad_mask_and_config():
     _init(LocallyMaskedConv2D(2, 3, mask_type="A", fixed_raster=True), x, np.ones((16, 9)))
   with pytest.raises(ValueError, match="kernel_size"):
     _init(LocallyMaskedConv2D(2, 4, mask_type="A"), x, np.ones((16, 16)))
+
+
+@pytest.mark.parametrize("fixed_raster,dilation,groups,mask_type",
+                         [(False, 1, 1, "A"), (False, 2, 3, "B"), (True, 1, 3, "A")])
+def test_at_pixel_equals_the_full_layer(fixed_raster, dilation, groups, mask_type):
+  """One pixel from its window of the padded map, under its mask row, is the
+  layer's output there (a cached sampler's step), with dilation and groups."""
+  h, w, k = 5, 6, 3
+  mask = None if fixed_raster else masks.local_masks(
+      masks.get_ordering("hilbert", (h, w)), h, w, k, dilation, mask_type)
+  layer = LocallyMaskedConv2D(6, k, mask_type=mask_type, dilation=dilation,
+                              channel_groups=groups, fixed_raster=fixed_raster,
+                              bias_init=jax.nn.initializers.normal(1.0))
+  x = jax.random.normal(jax.random.PRNGKey(7), (2, h, w, 3))
+  params = _init(layer, x, mask)
+  full = layer.apply(params, x, mask)
+  r = k // 2 * dilation
+  xp = jnp.pad(x, ((0, 0), (r, r), (r, r), (0, 0)))
+  at = jax.jit(lambda win, row: layer.apply(params, win, row, method="at_pixel"))
+  for i, j in itertools.product(range(h), range(w)):
+    row = None if fixed_raster else jnp.asarray(mask)[i * w + j]
+    np.testing.assert_allclose(at(xp[:, i:i + 2 * r + 1, j:j + 2 * r + 1], row),
+                               full[:, i, j], atol=1e-5, rtol=1e-5)
+  # VALID on the padded map is the SAME output.
+  np.testing.assert_allclose(layer.apply(params, xp, mask, padding="VALID"), full, atol=1e-5)
+
+
+def test_at_pixel_bad_window():
+  layer = LocallyMaskedConv2D(2, 3, mask_type="A", dilation=2)
+  params = _init(layer, jnp.zeros((1, 4, 4, 1)), np.ones((16, 9)))
+  with pytest.raises(ValueError, match=r"window must be \[B, 5, 5, Cin\]"):
+    layer.apply(params, jnp.zeros((1, 3, 3, 1)), np.ones(9), method="at_pixel")
+  with pytest.raises(ValueError, match=r"mask_row must have shape \(kh \* kw,\) = \(9,\)"):
+    layer.apply(params, jnp.zeros((1, 5, 5, 1)), np.ones(25), method="at_pixel")
+  with pytest.raises(ValueError, match="padding must be 'SAME' or 'VALID'"):
+    layer.apply(params, jnp.zeros((1, 4, 4, 1)), np.ones((16, 9)), padding="FULL")

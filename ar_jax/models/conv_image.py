@@ -83,3 +83,35 @@ NO_PAD = ((0, 0), (0, 0))
 def write_row(map_BxHxWxF, row_BxWxF, row, col):
   """`map` with a row of values stored from (row, col) rightwards (padded coordinates)."""
   return jax.lax.dynamic_update_slice(map_BxHxWxF, row_BxWxF[:, None], (0, row, col, 0))
+
+
+def pixel_ordering(model):
+  """Checks `model.ordering`, a pixel order, and stores it normalized; returns it, int [H * W].
+
+  `ordering` is a registered name (`masks.ordering_names()`; "random" draws
+  from `model.seed`) or an explicit permutation of the H * W pixels (flat
+  row-major over (H, W)); an explicit one is stored as a tuple, which keeps
+  the module hashable (a static argument of jitted functions).
+  """
+  h, w, c = model.input_shape
+  spec = model.ordering
+  try:
+    order = masks.get_ordering(spec, (h, w), seed=model.seed)
+  except ValueError as e:
+    raise ValueError(
+        f"{type(model).__name__}: ordering={spec!r} is not valid for input_shape="
+        f"{tuple(model.input_shape)}: {e}. An image model's ordering orders the H * W = "
+        f"{h * w} pixels (a pixel's {c} channel(s) follow in turn): pass a registered "
+        f"name or a permutation of range({h * w})") from None
+  if not isinstance(spec, str):
+    object.__setattr__(model, "ordering", tuple(int(p) for p in order))
+  return order
+
+
+def generation_order(pixel_order, channels):
+  """The flat dims of [H, W, C] in generation order, int [H * W * C].
+
+  Pixels in `pixel_order`, the C channels of each in turn.
+  """
+  pixel_order = np.asarray(pixel_order, np.int64)
+  return (pixel_order[:, None] * channels + np.arange(channels)).reshape(-1)

@@ -23,6 +23,12 @@ mask A); no mask is passed.
 Weight norm (`weight_norm=True`) takes each output unit's norm over the
 weights some location may use (the kernel times its order-independent mask,
 or the raster mask with `fixed_raster`).
+
+One pixel at a time (cached samplers): `padding="VALID"` adds no zeros and
+gives one output per full window, and `at_pixel(window, mask_row)` is the
+layer's output at one pixel from the window of the zero-padded input map
+centred on it, [B, (kh - 1) * d + 1, (kw - 1) * d + 1, Cin], under that
+pixel's row of the per-location mask: the same value `__call__` gives there.
 """
 
 from typing import Any, Callable, Sequence, Union
@@ -37,12 +43,18 @@ from ar_jax.masks import local as local_masks
 from ar_jax.nn import masked
 
 
-def _patches(x, offsets, pad):
-  """Shifted views of x [B, H, W, C] at `offsets` [T, 2]: [B, H, W, T, C]."""
-  _, h, w, _ = x.shape
+def _patches(x, offsets, centre, pad):
+  """Shifted views of x [B, H, W, C] at `offsets` [T, 2]: [B, H', W', T, C].
+
+  x gets `pad` = (ph, pw) zeros on each side; output pixel (i, j) is the
+  window position whose centre is (i + centre[0], j + centre[1]) of the
+  padded map, so H' = H + 2 ph - 2 centre[0] (H with SAME padding).
+  """
   ph, pw = pad
-  xp = jnp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-  return jnp.stack([xp[:, ph + di:ph + di + h, pw + dj:pw + dj + w]
+  ch, cw = centre
+  xp = jnp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0))) if ph or pw else x
+  h, w = xp.shape[1] - 2 * ch, xp.shape[2] - 2 * cw
+  return jnp.stack([xp[:, ch + di:ch + di + h, cw + dj:cw + dj + w]
                     for di, dj in offsets], axis=3)
 
 
@@ -73,22 +85,36 @@ class LocallyMaskedConv2D(nn.Module):
   param_dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x, mask=None):
+  def __call__(self, x, mask=None, padding="SAME"):
     """Applies the layer.
 
     Args:
       x: [B, H, W, Cin].
-      mask: [H * W, kh * kw] per-location tap mask (bool or float, may be
-        traced), e.g. `ar_jax.masks.local_masks(order, H, W, kernel_size,
-        dilation, mask_type)`; must be None with `fixed_raster`.
+      mask: [H' * W', kh * kw] per-location tap mask of the H' x W' output
+        pixels (bool or float, may be traced), e.g.
+        `ar_jax.masks.local_masks(order, H, W, kernel_size, dilation,
+        mask_type)`; must be None with `fixed_raster`.
+      padding: "SAME" (zeros kernel // 2 * dilation on each side; H' x W' =
+        H x W) or "VALID" (no zeros; one output per full window, H' = H -
+        (kh - 1) * dilation): a cached sampler's window of an already padded
+        map gives the SAME output at the window centre.
     Returns:
-      [B, H, W, Cout].
+      [B, H', W', Cout].
     """
     masked.check_rank("LocallyMaskedConv2D", x, 4, "[B, H, W, C]")
     kh, kw = local_masks.kernel_pair(self.kernel_size, "LocallyMaskedConv2D: kernel_size")
     offsets = local_masks.tap_offsets((kh, kw), self.dilation)
-    pad = (kh // 2 * self.dilation, kw // 2 * self.dilation)
+    centre = (kh // 2 * self.dilation, kw // 2 * self.dilation)
+    if padding not in ("SAME", "VALID"):
+      raise ValueError(f"LocallyMaskedConv2D: padding must be 'SAME' or 'VALID', got "
+                       f"{padding!r}")
+    pad = centre if padding == "SAME" else (0, 0)
     b, h, w, cin = x.shape
+    ho, wo = h + 2 * pad[0] - 2 * centre[0], w + 2 * pad[1] - 2 * centre[1]
+    if ho < 1 or wo < 1:
+      raise ValueError(f"LocallyMaskedConv2D: padding='VALID' needs windows of at least "
+                       f"{2 * centre[0] + 1}x{2 * centre[1] + 1} (kernel {kh}x{kw}, dilation "
+                       f"{self.dilation}), got x of shape {tuple(x.shape)}")
     shape = (kh, kw, cin, self.features)
     x = x.astype(self.dtype)
 
@@ -100,25 +126,51 @@ class LocallyMaskedConv2D(nn.Module):
                                    self.channel_groups)
       kernel = masked.masked_kernel(self, shape, kmask, (0, 1, 2))
       live = local_masks.raster_live_taps((kh, kw), self.mask_type, self.channel_groups)
-      patches = _patches(x, offsets[live], pad)
+      patches = _patches(x, offsets[live], centre, pad)
       kernel = kernel.reshape(kh * kw, cin, self.features)[live]
     else:
       if mask is None:
         raise ValueError("LocallyMaskedConv2D: no mask given; pass mask= of shape "
-                         f"(H * W, kh * kw) = ({h * w}, {kh * kw}) from "
+                         f"(H' * W', kh * kw) = ({ho * wo}, {kh * kw}) from "
                          "ar_jax.masks.local_masks, or set fixed_raster=True")
-      if tuple(np.shape(mask)) != (h * w, kh * kw):
-        raise ValueError(f"LocallyMaskedConv2D: mask must have shape (H * W, kh * kw) = "
-                         f"({h * w}, {kh * kw}), got {tuple(np.shape(mask))}")
+      if tuple(np.shape(mask)) != (ho * wo, kh * kw):
+        raise ValueError(f"LocallyMaskedConv2D: mask must have shape (H' * W', kh * kw) = "
+                         f"({ho * wo}, {kh * kw}) (one row per output pixel, padding="
+                         f"{padding!r}), got {tuple(np.shape(mask))}")
       kmask = local_masks.local_kernel_mask((kh, kw), cin, self.features, self.mask_type,
                                             self.channel_groups)
       kernel = masked.masked_kernel(self, shape, kmask, (0, 1, 2))
       tap_mask = jnp.asarray(mask, self.dtype).at[:, kh // 2 * kw + kw // 2].set(1.0)
-      patches = _patches(x, offsets, pad) * tap_mask.reshape(1, h, w, kh * kw, 1)
+      patches = _patches(x, offsets, centre, pad) * tap_mask.reshape(1, ho, wo, kh * kw, 1)
       kernel = kernel.reshape(kh * kw, cin, self.features)
 
     taps = patches.shape[3]
-    y = jax.lax.dot_general(patches.reshape(b, h, w, taps * cin),
+    y = jax.lax.dot_general(patches.reshape(b, ho, wo, taps * cin),
                             kernel.reshape(taps * cin, self.features).astype(self.dtype),
                             (((3,), (0,)), ((), ())))
     return masked.add_bias(self, y)
+
+  def at_pixel(self, window, mask_row=None):
+    """The layer's output at one pixel, [B, Cout], from its input window.
+
+    Args:
+      window: [B, (kh - 1) * d + 1, (kw - 1) * d + 1, Cin], the window of the
+        zero-padded input map (kernel // 2 * dilation zeros on each side)
+        centred on the pixel: `x_padded[:, i:i + kh', j:j + kw']` for pixel
+        (i, j).
+      mask_row: [kh * kw] that pixel's row of the per-location mask (may be
+        traced, e.g. `jnp.asarray(mask)[i * W + j]`); None with `fixed_raster`.
+    Returns:
+      [B, Cout]: `__call__(x, mask)[:, i, j]`.
+    """
+    kh, kw = local_masks.kernel_pair(self.kernel_size, "LocallyMaskedConv2D: kernel_size")
+    want = ((kh - 1) * self.dilation + 1, (kw - 1) * self.dilation + 1)
+    if window.ndim != 4 or tuple(window.shape[1:3]) != want:
+      raise ValueError(f"LocallyMaskedConv2D.at_pixel: window must be [B, {want[0]}, "
+                       f"{want[1]}, Cin] (kernel {kh}x{kw}, dilation {self.dilation}), got "
+                       f"shape {tuple(np.shape(window))}")
+    if mask_row is not None and tuple(np.shape(mask_row)) != (kh * kw,):
+      raise ValueError(f"LocallyMaskedConv2D.at_pixel: mask_row must have shape "
+                       f"(kh * kw,) = ({kh * kw},), got {tuple(np.shape(mask_row))}")
+    mask = None if mask_row is None else jnp.reshape(mask_row, (1, kh * kw))
+    return self(window, mask, padding="VALID")[:, 0, 0]
