@@ -25,6 +25,7 @@ _REGISTRY = {
     "pixelcnn": "ar_jax.models.pixelcnn:PixelCNN",
     "pixelcnn_pp": "ar_jax.models.pixelcnn_pp:PixelCNNPP",
     "rnade": "ar_jax.models.rnade:RNADE",
+    "row_lstm": "ar_jax.models.row_lstm:RowLSTM",
     "transformer": "ar_jax.models.transformer:Transformer",
     "wavenet": "ar_jax.models.wavenet:WaveNet",
 }
