@@ -34,9 +34,13 @@ TABLES = {
             "made2015-2hl-32masks"),
         Row("pixelcnn", "PixelCNN, 15 blocks, h=32", "pixelcnn_mnist.py",
             "pixelrnn2016-pixelcnn-mnist"),
+        Row("row_lstm", "Row LSTM, 7 layers, h=16", "row_lstm_mnist.py",
+            "pixelrnn2016-rowlstm-mnist"),
     ],
     "cifar10": [
         Row("pixelcnn", "PixelCNN", "pixelcnn_cifar10.py", "pixelrnn2016-pixelcnn-cifar10"),
+        Row("row_lstm", "Row LSTM, 12 layers", "row_lstm_cifar10.py",
+            "pixelrnn2016-rowlstm-cifar10"),
         Row("gated_pixelcnn", "Gated PixelCNN", "gated_pixelcnn_cifar10.py",
             "vdoord2016-gated-pixelcnn-cifar10"),
         Row("pixelcnn_pp", "PixelCNN++", "pixelcnn_pp_cifar10.py",

@@ -20,10 +20,13 @@ CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VARIANTS = {"pixelcnn_mnist.py": ("", "cpu"),
             "gated_pixelcnn_mnist_class_cond.py": ("", "cpu"),
             "pixelcnn_cifar10.py": ("", "cpu"),
-            "gated_pixelcnn_cifar10.py": ("", "cpu")}
+            "gated_pixelcnn_cifar10.py": ("", "cpu"),
+            "row_lstm_mnist.py": ("", "cpu"),
+            "row_lstm_cifar10.py": ("", "cpu")}
 # Tiny models of the CIFAR-10 configs, for two training steps.
 TINY = {"pixelcnn_cifar10.py": dict(num_blocks=1, residual_channels=3, head_channels=3),
-        "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3)}
+        "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3),
+        "row_lstm_cifar10.py": dict(num_layers=1, hidden_channels=3, head_channels=3)}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -60,7 +63,7 @@ def test_mnist_images_grid_builds_every_model_on_every_set():
   """`mnist_images.py:MODEL,DATA[,cpu]`: the model's own MNIST config on another
   set; unconditional; Fashion-MNIST holds out the last 10k training images."""
   path = os.path.join(CONFIGS, "mnist_images.py")
-  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp"):
+  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp", "row_lstm"):
     for data in ("binarized_mnist", "mnist_8bit", "fashion_mnist"):
       for variant in ("", ",cpu"):
         c = configs.validate(configs.load(path, f"{model_name},{data}{variant}"))

@@ -111,8 +111,10 @@ class RowLSTM(base.ARModel):
     self.first = ar_nn.MaskedConv2D(2 * h, self.first_kernel)
     self.input_state = [ar_nn.MaskedConv2D(4 * h, (1, k), bias_init=gate_bias)
                         for _ in range(self.num_layers)]
-    self.state_state = [self.param(f"state_state_{l}", nn.initializers.lecun_normal(), (k, h, 4 * h))
-                        for l in range(self.num_layers)]
+    # The state-to-state kernels [k, h, 4h] are plain params: `_rows` applies
+    # them inside `lax.scan`, where no Flax submodule is called.
+    self.state_state = [self.param(f"state_state_{l}", nn.initializers.lecun_normal(),
+                                   (k, h, 4 * h)) for l in range(self.num_layers)]
     self.up = [ar_nn.MaskedDense(2 * h) for _ in range(self.num_layers)]
     self.head = ar_nn.MaskedDense(self.head_channels)
     self.out = ar_nn.MaskedDense(p)
