@@ -42,12 +42,15 @@ MODEL_HPARAMS = {
     # TFP's tfd.PixelCNN row (the peer case "pixelcnn/ar_jax-pp").
     "pixelcnn_pp": {"num_filters": 32, "num_resnet": 1, "num_levels": 2, "num_mixtures": 5,
                     "dropout": 0.0, "weight_norm": True},
+    # No peer row: PixelCNN's widths (h = 16 LSTM units, a 32-channel stream).
+    "row_lstm": {"num_layers": 4, "hidden_channels": 16, "head_channels": 32},
 }
 QUICK_HPARAMS = {
     "pixelcnn": {"num_blocks": 1, "residual_channels": 3, "head_channels": 3},
     "gated_pixelcnn": {"num_layers": 1, "channels": 3, "head_channels": 3},
     "pixelcnn_pp": {"num_filters": 4, "num_resnet": 1, "num_levels": 2, "num_mixtures": 2,
                     "dropout": 0.0},
+    "row_lstm": {"num_layers": 1, "hidden_channels": 3, "head_channels": 3},
 }
 # (shape, num_classes) of the sampling sizes.
 SAMPLE_SIZES = (((8, 8, 1), 2), ((16, 16, 1), 2), ((28, 28, 1), 2), ((32, 32, 3), 256))
@@ -81,12 +84,12 @@ def train_speed(name, hparams, shape=(28, 28, 1), batch=32):
 
 
 # Widths that channel-grouped models split into one group per image channel.
-GROUPED_WIDTHS = ("residual_channels", "head_channels", "channels")
+GROUPED_WIDTHS = ("residual_channels", "head_channels", "channels", "hidden_channels")
 
 
 def fit_channels(name, hparams, channels):
   """`hparams` with grouped widths rounded up to a multiple of `channels` (RGB)."""
-  if name not in ("pixelcnn", "gated_pixelcnn"):
+  if name not in ("pixelcnn", "gated_pixelcnn", "row_lstm"):
     return hparams
   return {k: (-(-v // channels) * channels if k in GROUPED_WIDTHS else v)
           for k, v in hparams.items()}
