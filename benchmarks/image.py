@@ -47,6 +47,8 @@ MODEL_HPARAMS = {
     # pytorch-generative's PixelSNAIL row (the peer case "pixelsnail/ar_jax").
     "pixelsnail": {"num_filters": 32, "num_blocks": 2, "num_resnet": 2, "key_size": 4,
                    "value_size": 16, "output": "categorical", "weight_norm": False},
+    # No peer row: PixelCNN's widths (h = 16 LSTM units, a 32-channel stream).
+    "row_lstm": {"num_layers": 4, "hidden_channels": 16, "head_channels": 32},
 }
 QUICK_HPARAMS = {
     "pixelcnn": {"num_blocks": 1, "residual_channels": 3, "head_channels": 3},
@@ -56,6 +58,7 @@ QUICK_HPARAMS = {
     "diagonal_bilstm": {"num_layers": 1, "hidden_channels": 3, "head_channels": 3},
     "pixelsnail": {"num_filters": 4, "num_blocks": 1, "num_resnet": 1, "key_size": 2,
                    "value_size": 2},
+    "row_lstm": {"num_layers": 1, "hidden_channels": 3, "head_channels": 3},
 }
 # (shape, num_classes) of the sampling sizes.
 SAMPLE_SIZES = (((8, 8, 1), 2), ((16, 16, 1), 2), ((28, 28, 1), 2), ((32, 32, 3), 256))
@@ -94,7 +97,7 @@ GROUPED_WIDTHS = ("residual_channels", "head_channels", "channels", "hidden_chan
 
 def fit_channels(name, hparams, channels):
   """`hparams` with grouped widths rounded up to a multiple of `channels` (RGB)."""
-  if name not in ("pixelcnn", "gated_pixelcnn", "diagonal_bilstm"):
+  if name not in ("pixelcnn", "gated_pixelcnn", "diagonal_bilstm", "row_lstm"):
     return hparams
   return {k: (-(-v // channels) * channels if k in GROUPED_WIDTHS else v)
           for k, v in hparams.items()}

@@ -76,6 +76,8 @@ MODELS = {
         {"hidden_size": 8, "num_components": 3},
         {"hidden_size": 8, "num_components": 3, "ordering": "reversed"},
     )),
+    # Default hyperparameters (issue 19 acceptance).
+    "row_lstm": ("image", ({"input_shape": (3, 3, 1)}, {"input_shape": (2, 2, 3)})),
     "transformer": ("sequence", (
         {"num_layers": 1, "num_heads": 2, "width": 8},
         # ImageGPT-style: a 2x3x1 binary image flattened in raster order, with

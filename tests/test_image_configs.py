@@ -26,13 +26,16 @@ VARIANTS = {"pixelcnn_mnist.py": ("", "cpu"),
             "lmconv_mnist.py": ("", "cpu", "1order", "1order,cpu"),
             "lmconv_cifar10.py": ("", "1order", "cpu"),
             "pixelsnail_mnist.py": ("", "cpu"),
-            "pixelsnail_cifar10.py": ("", "cpu")}
+            "pixelsnail_cifar10.py": ("", "cpu"),
+            "row_lstm_mnist.py": ("", "cpu"),
+            "row_lstm_cifar10.py": ("", "cpu")}
 # Tiny models of the CIFAR-10 configs, for two training steps.
 TINY = {"pixelcnn_cifar10.py": dict(num_blocks=1, residual_channels=3, head_channels=3),
         "gated_pixelcnn_cifar10.py": dict(num_layers=1, channels=3, head_channels=3),
         "diagonal_bilstm_cifar10.py": dict(num_layers=1, hidden_channels=3, head_channels=3),
         "lmconv_cifar10.py": dict(num_filters=4, num_resnet=1, num_levels=1, num_mixtures=2,
-                                  order_symmetries=2)}
+                                  order_symmetries=2),
+        "row_lstm_cifar10.py": dict(num_layers=1, hidden_channels=3, head_channels=3)}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -69,7 +72,8 @@ def test_mnist_images_grid_builds_every_model_on_every_set():
   """`mnist_images.py:MODEL,DATA[,cpu]`: the model's own MNIST config on another
   set; unconditional; Fashion-MNIST holds out the last 10k training images."""
   path = os.path.join(CONFIGS, "mnist_images.py")
-  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp", "diagonal_bilstm", "pixelsnail"):
+  for model_name in ("pixelcnn", "gated_pixelcnn", "pixelcnn_pp", "row_lstm", "diagonal_bilstm",
+                     "pixelsnail"):
     for data in ("binarized_mnist", "mnist_8bit", "fashion_mnist"):
       for variant in ("", ",cpu"):
         c = configs.validate(configs.load(path, f"{model_name},{data}{variant}"))

@@ -28,6 +28,7 @@ _REGISTRY = {
     "pixelcnn_pp": "ar_jax.models.pixelcnn_pp:PixelCNNPP",
     "pixelsnail": "ar_jax.models.pixelsnail:PixelSNAIL",
     "rnade": "ar_jax.models.rnade:RNADE",
+    "row_lstm": "ar_jax.models.row_lstm:RowLSTM",
     "transformer": "ar_jax.models.transformer:Transformer",
     "wavenet": "ar_jax.models.wavenet:WaveNet",
 }

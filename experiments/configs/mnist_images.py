@@ -3,15 +3,16 @@ r"""The convolutional image models on the three 28x28 sets: one config, a grid.
 `--config=experiments/configs/mnist_images.py:MODEL,DATA[,cpu]` with
 
 - MODEL: `pixelcnn`, `gated_pixelcnn` (unconditional), `pixelcnn_pp`,
-  `diagonal_bilstm` or `pixelsnail`;
+  `row_lstm`, `diagonal_bilstm` or `pixelsnail`;
 - DATA: `binarized_mnist` (fixed binarization, 2 classes: NLL in nats),
   `mnist_8bit` or `fashion_mnist` (256 levels per pixel: bits/dim).
 
 The model, optimizer and schedule are those of the model's own MNIST config
 (`pixelcnn_mnist.py`, `gated_pixelcnn_mnist_class_cond.py` without the label,
-`pixelcnn_pp_mnist_8bit.py`, `diagonal_bilstm_mnist.py`, `pixelsnail_mnist.py`), full or
-`:cpu`; only the data changes, and the class count follows the data. No paper row (the papers'
-MNIST row, binarized MNIST for PixelCNN, is `pixelcnn_mnist.py`). E.g.
+`pixelcnn_pp_mnist_8bit.py`, `row_lstm_mnist.py`, `diagonal_bilstm_mnist.py`,
+`pixelsnail_mnist.py`), full or `:cpu`; only the data changes, and the class count follows the
+data. No paper row (the papers' MNIST row, binarized MNIST for PixelCNN, is `pixelcnn_mnist.py`).
+E.g.
 
   ar-jax prepare fashion_mnist   # once
   python -m ar_jax.main \
@@ -25,6 +26,7 @@ MODELS = {
     "pixelcnn": "pixelcnn_mnist.py",
     "gated_pixelcnn": "gated_pixelcnn_mnist_class_cond.py",
     "pixelcnn_pp": "pixelcnn_pp_mnist_8bit.py",
+    "row_lstm": "row_lstm_mnist.py",
     "diagonal_bilstm": "diagonal_bilstm_mnist.py",
     "pixelsnail": "pixelsnail_mnist.py",
 }
