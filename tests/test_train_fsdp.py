@@ -15,6 +15,10 @@ resumed on the same 8 devices runs the same programs on the same shards, so
 it must equal the uninterrupted one bitwise.
 """
 
+import json
+import subprocess
+import sys
+
 import jax
 import numpy as np
 import pytest
@@ -34,7 +38,15 @@ W, B = ".params['w']", ".params['b']"
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory):
   d = tmp_path_factory.mktemp("fsdp")
-  return train_testlib.run(d / "w", d / "out.npz", devices=8, overrides=FSDP)
+  out = train_testlib.run(d / "w", d / "out.npz", devices=8, overrides=FSDP)
+  out["workdir"] = str(d / "w")
+  return out
+
+
+@pytest.fixture
+def _tiny_models():
+  with train_testlib.tiny_models():
+    yield
 
 
 def _states(out):
@@ -79,6 +91,16 @@ def test_fsdp_resume_is_bitwise_exact(sharded, tmp_path):
   np.testing.assert_array_equal(resumed["losses"], sharded["losses"])
 
 
+def test_fsdp_checkpoint_restores_replicated_on_one_device(sharded, _tiny_models):
+  cfg = train_testlib.apply_overrides(train_testlib.tiny_config(), OVERRIDES)
+  state, _, step = train_testlib.load_state(cfg, sharded["workdir"], as_numpy=False)
+  assert step == 6
+  for path, leaf in jax.tree_util.tree_leaves_with_path(state):
+    k = jax.tree_util.keystr(path)
+    assert leaf.sharding.is_fully_replicated, k
+    np.testing.assert_array_equal(np.asarray(leaf), sharded["state" + k], err_msg=k)
+
+
 def test_fsdp_spec_picks_the_largest_divisible_axis():
   assert sharding.fsdp_spec((4096, 4096), 8, 8192) == jax.P("data")
   assert sharding.fsdp_spec((3, 3, 64, 128), 8, 1) == jax.P(None, None, None, "data")
@@ -98,3 +120,24 @@ def test_bad_sharding_config_names_key_value_and_choices(key, value, match):
   c.train[key] = value
   with pytest.raises(ValueError, match=match):
     configs.validate(c)
+
+
+def test_memory_benchmark_reads_the_compiled_state_size(tmp_path):
+  out = tmp_path / "memory.json"
+  p = subprocess.run(
+      [sys.executable, "-m", "benchmarks.memory", "--devices", "8", "--configs",
+       "made_mnist.py", "--out", str(out)],
+      cwd=train_testlib.ROOT, env=train_testlib.runner_env(), capture_output=True,
+      text=True, timeout=240, check=False)
+  assert p.returncode == 0, p.stderr[-4000:]
+  doc = json.loads(out.read_text())
+  assert doc["devices"] == 8 and doc["largest_config"] == "made_mnist.py"
+  rep, fsdp = doc["rows"]
+  assert (rep["param_sharding"], fsdp["param_sharding"]) == ("replicated", "fsdp")
+  for r in (rep, fsdp):  # XLA's argument size agrees with the shard shapes.
+    assert r["state_bytes"] == r["state_bytes_from_shardings"] > 0, r
+  assert rep["state_bytes"] == rep["state_bytes_total"]
+  # MADE 784-500-784: both weight matrices and the direct 784 x 784 connection
+  # (and their moments) split 8 ways; the biases (< 65536 elements) replicated.
+  assert fsdp["params_sharded"] == 2 * 784 * 500 + 784 * 784
+  assert fsdp["state_bytes"] < rep["state_bytes"] / 6
