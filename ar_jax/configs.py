@@ -21,6 +21,7 @@ PROCESS_SHARDINGS = ("batch", "split")
 OPTIMIZERS = ("adam", "adamw", "adagrad")
 SCHEDULES = ("constant", "cosine", "exponential")
 TEST_PARAMS = ("best", "final")
+PARAM_SHARDINGS = ("replicated", "fsdp")
 
 
 def default_config():
@@ -86,6 +87,12 @@ def default_config():
   c.train.checkpoint_every_steps = 1000
   c.train.keep_checkpoints = 2
   c.train.async_checkpointing = True
+  # How the train state lies on the devices (ar_jax/sharding.py). replicated:
+  # every device holds all params and optimizer state. fsdp: each param,
+  # optimizer moment and EMA leaf of >= fsdp_min_size elements is split over
+  # the 'data' mesh axis (each device holds 1/N); smaller leaves stay replicated.
+  c.train.param_sharding = "replicated"
+  c.train.fsdp_min_size = 2**16
   # Stop after this many evals without a better validation NLL; 0 disables.
   c.train.early_stopping_patience = 0
 
@@ -133,6 +140,11 @@ def validate(c):
   for key in ("batch_size", "num_steps", "steps_per_dispatch", "log_every_steps",
               "checkpoint_every_steps", "keep_checkpoints"):
     _require(c.train[key] >= 1, f"train.{key}", c.train[key], ">= 1")
+  _require(c.train.param_sharding in PARAM_SHARDINGS, "train.param_sharding",
+           c.train.param_sharding,
+           f"one of {PARAM_SHARDINGS} (e.g. --config.train.param_sharding=fsdp)")
+  _require(c.train.fsdp_min_size >= 1, "train.fsdp_min_size", c.train.fsdp_min_size,
+           ">= 1 (elements; smaller leaves stay replicated under fsdp)")
   _require(c.train.early_stopping_patience >= 0, "train.early_stopping_patience",
            c.train.early_stopping_patience, ">= 0 (0 disables)")
   _require(c.train.num_steps % c.optim.grad_accum_steps == 0, "train.num_steps",

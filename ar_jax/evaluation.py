@@ -43,10 +43,12 @@ def eval_step(params, batch, mask, key_data, batch_index, *, model, binarization
               count=jnp.sum(mask.astype(jnp.int32)))
 
 
-def jit_eval_step(config, model, mesh):
+def jit_eval_step(config, model, mesh, param_sharding=None):
+  """`eval_step` jitted over the mesh; params in `param_sharding` (default: replicated)."""
   rep, bat = sharding_lib.replicated(mesh), sharding_lib.batch_sharding(mesh)
+  params = rep if param_sharding is None else param_sharding
   fn = functools.partial(eval_step, model=model, binarization=config.data.binarization)
-  return jax.jit(fn, in_shardings=(rep, bat, bat, rep, rep), out_shardings=rep)
+  return jax.jit(fn, in_shardings=(params, bat, bat, rep, rep), out_shardings=rep)
 
 
 def _split_id(split):

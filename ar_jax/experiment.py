@@ -44,7 +44,8 @@ class Experiment:
   mesh: jax.sharding.Mesh
   tx: optax.GradientTransformation
   schedule: optax.Schedule
-  abstract: train_state.TrainState  # Of ShapeDtypeStructs with (replicated) shardings.
+  # Of ShapeDtypeStructs with their shardings (replicated, or FSDP by train.param_sharding).
+  abstract: train_state.TrainState
   dummy: tuple  # (x, cond) one-example batch the state is initialized from.
   train_fn: Callable  # Jitted steps.train_steps: (state, {x, cond}[K, B]) -> (state, metrics).
   eval_fn: Callable  # Jitted evaluation.eval_step.
@@ -104,17 +105,25 @@ def build(config):
       model, data.dtype, None if cond is None else cond.shape,
       None if cond is None else ("int32" if cond.is_discrete else "float32"))
   abstract = train_state.abstract_state(model, tx, ema, dummy)
-  state_sharding = train_state.state_sharding(abstract, mesh)
+  state_sharding = train_state.state_sharding(
+      abstract, mesh, config.train.param_sharding, config.train.fsdp_min_size)
   return Experiment(
       config=config, data=data, model=model, mesh=mesh, tx=tx, schedule=schedule,
-      abstract=train_state.abstract_with_sharding(abstract, mesh), dummy=dummy,
+      abstract=train_state.abstract_with_sharding(abstract, mesh, state_sharding),
+      dummy=dummy,
       train_fn=steps.jit_train_steps(config, model, tx, schedule, state_sharding, mesh),
-      eval_fn=evaluation.jit_eval_step(config, model, mesh))
+      eval_fn=evaluation.jit_eval_step(config, model, mesh, state_sharding.params))
+
+
+def state_shardings(exp):
+  """The sharding of every leaf of the train state (a tree like `TrainState`)."""
+  return jax.tree.map(lambda a: a.sharding, exp.abstract)
 
 
 def init_state(exp):
   return train_state.init_state(exp.model, exp.tx, exp.config.optim.ema_decay > 0,
-                                exp.key("init"), exp.mesh, exp.dummy)
+                                exp.key("init"), exp.mesh, exp.dummy,
+                                shardings=state_shardings(exp))
 
 
 def checkpoint_dirs(workdir):

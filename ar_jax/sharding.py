@@ -1,9 +1,15 @@
 """Device mesh and shardings for data-parallel training: jit + NamedSharding.
 
-One mesh axis, 'data', over every device of every process. The train state is
-replicated (`P()`), batches are split along their batch axis (`P('data')`), and
-the mean over the global batch inside the jitted step *is* the all-reduce.
-No `jax.pmap` (maintenance mode since JAX 0.8).
+One mesh axis, 'data', over every device of every process. Batches are split
+along their batch axis (`P('data')`), and the mean over the global batch
+inside the jitted step *is* the all-reduce. The train state is replicated
+(`P()`) by default; with `train.param_sharding="fsdp"` every state leaf of at
+least `train.fsdp_min_size` elements is split over the same 'data' axis along
+its largest evenly divisible dimension (`fsdp_spec`), so each device holds
+1/N of it (ZeRO-3 / FSDP style: XLA gathers a weight where a computation
+needs it whole and reduce-scatters its gradient). The rule depends only on a
+leaf's shape, so an optimizer moment or EMA copy of a parameter is sharded
+exactly like the parameter. No `jax.pmap` (maintenance mode since JAX 0.8).
 
 The mesh axis type is `Auto`, not `jax.make_mesh`'s default `Explicit`: models
 are written without sharding annotations, and in Auto mode XLA propagates the
@@ -74,6 +80,26 @@ def replicated(mesh):
 def batch_sharding(mesh, batch_axis=0):
   """Shards axis `batch_axis` over 'data' (leading axes, e.g. micro-steps, are not)."""
   return NamedSharding(mesh, P(*([None] * batch_axis), DATA_AXIS))
+
+
+def fsdp_spec(shape, num_shards, min_size):
+  """The PartitionSpec of a leaf under FSDP: 'data' on its largest divisible axis.
+
+  Leaves of fewer than `min_size` elements, and leaves with no axis divisible
+  by `num_shards`, stay replicated (`P()`). Ties go to the first such axis.
+  """
+  if num_shards <= 1 or math.prod(shape) < min_size:
+    return P()
+  for axis in sorted(range(len(shape)), key=lambda i: (-shape[i], i)):
+    if shape[axis] % num_shards == 0:
+      return P(*([None] * axis), DATA_AXIS)
+  return P()
+
+
+def fsdp_sharding(tree, mesh, min_size):
+  """`NamedSharding`s of `fsdp_spec` for every leaf (array or ShapeDtypeStruct) of `tree`."""
+  n = mesh.shape[DATA_AXIS]
+  return jax.tree.map(lambda a: NamedSharding(mesh, fsdp_spec(a.shape, n, min_size)), tree)
 
 
 def check_batch_size(batch_size, mesh, name):

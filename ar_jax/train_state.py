@@ -106,16 +106,30 @@ def abstract_state(model, tx, ema, dummy):
                         _key_data(jax.random.key(0)), *dummy)
 
 
-def state_sharding(abstract, mesh):
-  """Every leaf replicated (pure data parallelism)."""
-  return jax.tree.map(lambda _: sharding_lib.replicated(mesh), abstract)
+def state_sharding(abstract, mesh, param_sharding="replicated", fsdp_min_size=0):
+  """The sharding of every state leaf (`configs.PARAM_SHARDINGS`).
+
+  "replicated": every leaf on every device (pure data parallelism). "fsdp":
+  params, optimizer state and EMA by `sharding.fsdp_sharding` (leaves of at
+  least `fsdp_min_size` elements split over 'data'; an optimizer moment has
+  its parameter's shape and so its sharding); the step and the RNG replicated.
+  """
+  rep = sharding_lib.replicated(mesh)
+  if param_sharding == "replicated":
+    return jax.tree.map(lambda _: rep, abstract)
+  if param_sharding != "fsdp":
+    raise ValueError(f"param_sharding={param_sharding!r}: expected 'replicated' or 'fsdp'")
+  fsdp = lambda tree: sharding_lib.fsdp_sharding(tree, mesh, fsdp_min_size)
+  return abstract.replace(step=rep, rng=rep, params=fsdp(abstract.params),
+                          opt_state=fsdp(abstract.opt_state),
+                          ema_params=fsdp(abstract.ema_params))
 
 
-def init_state(model, tx, ema, key, mesh, dummy):
-  """Initializes the state directly into its (replicated) sharding."""
-  abstract = abstract_state(model, tx, ema, dummy)
-  init = jax.jit(functools.partial(_init, model, tx, ema),
-                 out_shardings=state_sharding(abstract, mesh))
+def init_state(model, tx, ema, key, mesh, dummy, shardings=None):
+  """Initializes the state directly into `shardings` (default: replicated)."""
+  if shardings is None:
+    shardings = state_sharding(abstract_state(model, tx, ema, dummy), mesh)
+  init = jax.jit(functools.partial(_init, model, tx, ema), out_shardings=shardings)
   return init(_key_data(key), *dummy)
 
 
@@ -123,8 +137,12 @@ def _key_data(key):
   return np.asarray(jax.random.key_data(key))
 
 
-def abstract_with_sharding(abstract, mesh):
-  """ShapeDtypeStructs carrying the target sharding (what a restore fills in)."""
-  rep = sharding_lib.replicated(mesh)
-  return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=rep),
-                      abstract)
+def abstract_with_sharding(abstract, mesh, shardings=None):
+  """ShapeDtypeStructs carrying the target sharding (what a restore fills in).
+
+  `shardings` is a tree like `abstract` (from `state_sharding`); default: replicated.
+  """
+  if shardings is None:
+    shardings = state_sharding(abstract, mesh)
+  return jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                      abstract, shardings)

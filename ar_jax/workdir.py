@@ -4,8 +4,8 @@ A workdir's `config.json` records the config its checkpoints were trained
 with. A relaunch into the same workdir is compared with it key by key:
 
 - resume-safe keys (`RESUME_SAFE`: the number of steps, eval/checkpoint
-  cadence, logging, where the data lives) may change; the differences are
-  logged;
+  cadence, logging, where the data lives, how the state is sharded) may
+  change; the differences are logged;
 - every other key defines the run (model, hyperparameters including seeds and
   mask/ordering specs, data, optimizer, schedule) and a difference refuses the
   launch with `IncompatibleResumeError`, naming the keys, unless the caller
@@ -28,6 +28,9 @@ RESUME_SAFE = frozenset({
     "train.keep_checkpoints", "train.async_checkpointing", "train.steps_per_dispatch",
     "train.early_stopping_patience", "eval.every_steps", "eval.batch_size",
     "eval.num_samples", "eval.test_draws", "eval.test_params", "data.data_dir",
+    # Where the state lies on the devices, not what is trained: a run may
+    # resume on another slice with or without FSDP (orbax reshards on restore).
+    "train.param_sharding", "train.fsdp_min_size",
 })
 
 

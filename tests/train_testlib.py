@@ -4,7 +4,14 @@ Run as a script it trains one tiny config in a fresh process, which is how the
 tests get a real multi-device (`--devices 8`) or multi-process run:
 
   python tests/train_testlib.py --workdir W --devices 8 --out out.npz \
-      [--overrides '{"train.num_steps": 6}'] [--process_id 0 --num_processes 2 --port P]
+      [--overrides '{"train.num_steps": 6}'] [--process_id 0 --num_processes 2 --port P] \
+      [--stop_after N]
+
+The npz holds the final step, test NLL, train losses and every state leaf of
+the newest checkpoint (`state<path>`), plus each leaf's restored sharding:
+`spec<path>` (the PartitionSpec as text) and `shard<path>` (the shape of the
+first device's shard). `--stop_after N` stops the run as a signal would
+after N dispatches (the npz then holds the checkpoint it saved).
 """
 
 import argparse
@@ -144,8 +151,9 @@ def apply_overrides(c, overrides):
   return c
 
 
-def load_state(config, workdir, best=False):
-  """The newest (or best) checkpointed TrainState of a run, as numpy."""
+def load_state(config, workdir, best=False, as_numpy=True):
+  """The newest (or best) checkpointed TrainState of a run, as numpy (or as
+  restored: jax arrays in the config's shardings)."""
   import jax  # pylint: disable=import-outside-toplevel
   from ar_jax import checkpoint, experiment  # pylint: disable=import-outside-toplevel
   exp = experiment.build(config)
@@ -155,7 +163,7 @@ def load_state(config, workdir, best=False):
     state, meta, step = ckpt.restore(exp.abstract)
   finally:
     ckpt.close()
-  return jax.tree.map(np.asarray, state), meta, step
+  return (jax.tree.map(np.asarray, state) if as_numpy else state), meta, step
 
 
 def train_losses(workdir):
@@ -170,10 +178,12 @@ def free_port():
 
 
 def runner_cmd(workdir, out, devices=1, overrides=None, process_id=None,
-               num_processes=None, port=None):
+               num_processes=None, port=None, stop_after=None):
   cmd = [sys.executable, os.path.join(HERE, "train_testlib.py"), "--workdir", str(workdir),
          "--out", str(out), "--devices", str(devices),
          "--overrides", json.dumps(overrides or {})]
+  if stop_after:
+    cmd += ["--stop_after", str(stop_after)]
   if num_processes:
     cmd += ["--process_id", str(process_id), "--num_processes", str(num_processes),
             "--port", str(port)]
@@ -206,6 +216,7 @@ def _main():
   ap.add_argument("--process_id", type=int)
   ap.add_argument("--num_processes", type=int)
   ap.add_argument("--port", type=int)
+  ap.add_argument("--stop_after", type=int)
   a = ap.parse_args()
   import jax  # pylint: disable=import-outside-toplevel
   jax.config.update("jax_num_cpu_devices", a.devices)
@@ -215,14 +226,18 @@ def _main():
                                           a.process_id)
   config = apply_overrides(tiny_config(), json.loads(a.overrides))
   with tiny_models():
-    results = train.train_and_evaluate(config, a.workdir)
-    state, _, step = load_state(config, a.workdir)
-  leaves = jax.tree_util.tree_leaves_with_path(state)
-  arrays = {jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves}
+    stop = StopAfter(a.stop_after) if a.stop_after else None
+    results = train.train_and_evaluate(config, a.workdir, stop=stop)
+    state, _, step = load_state(config, a.workdir, as_numpy=False)
+  leaves = [(jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_leaves_with_path(state)]
+  arrays = {"state" + k: np.asarray(sharding.to_host(v)) for k, v in leaves}
+  arrays.update({"spec" + k: np.array(str(v.sharding.spec)) for k, v in leaves})
+  arrays.update({"shard" + k: np.array(v.addressable_shards[0].data.shape, np.int64)
+                 for k, v in leaves})
   if jax.process_index() == 0 or a.num_processes:
     np.savez(a.out, step=step, test_nll=results.get("test_nll", np.nan),
              losses=train_losses(a.workdir) if jax.process_index() == 0 else np.zeros(0),
-             **{"state" + k: v for k, v in arrays.items()})
+             **arrays)
 
 
 class StopAfter:
