@@ -6,7 +6,9 @@ strings are read as commands too) and checked by program:
 launcher (`--config.<key>` keys by `configs.default_config`, `--config=FILE`
 files exist), `python -m ar_jax.data.prepare` names registered datasets and
 its own flags, and each `experiments/run_pod.sh` command is run with
-`--dry_run`, and the trainer command it prints is checked the same way.
+`--dry_run`, and the trainer command it prints is checked the same way; the
+experiment scripts (`experiments/device_check.sh`, `python experiments/*.py`)
+must exist and list every flag used in their `--help`.
 Inline `train.x`-style keys, repository paths and links must exist too, and
 the restart loop waits for `ar_jax.main.EXIT_PREEMPTED`.
 """
@@ -15,6 +17,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -108,6 +111,17 @@ def _check(words):
     for extra in extras:
       assert re.search(rf"^{extra} =", setup, re.M), f"setup.cfg has no extra {extra!r}"
     return "install"
+  script = {"experiments/device_check.sh": "experiments/device_check.py"}.get(
+      words[0], words[1] if words[0] == "python" and words[1].startswith("experiments/") else None)
+  if script:
+    assert os.path.isfile(os.path.join(ROOT, script)), f"{script}: no such script"
+    p = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True,
+                       check=False)
+    assert p.returncode == 0, p.stderr
+    for w in words:
+      if w.startswith("--"):
+        assert w.split("=")[0] in p.stdout, f"{script} has no flag {w}"
+    return "experiment"
   if words[0] == "experiments/run_pod.sh":
     # --dry_run right after the mode: words after "--" go to the trainer.
     p = subprocess.run(words[:2] + ["--dry_run"] + words[2:], cwd=ROOT,
@@ -124,7 +138,7 @@ def _check(words):
 def test_every_command_in_the_code_blocks_exists():
   kinds = [_check(words) for block in CODE for words in _commands(block)]
   # The guide launches the trainer, prepares data and uses the pod launcher.
-  assert {"install", "train", "prepare", "run_pod"} <= set(kinds), kinds
+  assert {"install", "train", "prepare", "run_pod", "experiment"} <= set(kinds), kinds
 
 
 def test_inline_config_keys_exist():
