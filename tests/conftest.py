@@ -5,11 +5,18 @@ mask/shape bug, so the whole suite runs with `jax_numpy_rank_promotion="raise"`
 (library code writes its broadcasts explicitly). Set here once, rather than per
 module, so the result never depends on which modules share a worker.
 
+Each test module ends by dropping JAX's compiled programs (`jax.clear_caches`):
+a worker that runs hundreds of modules would otherwise keep every executable it
+ever compiled, each holding memory maps of JIT code, until the process reaches
+the kernel's map limit (`vm.max_map_count`, 65530 by default) and XLA crashes
+in the middle of an unrelated compile.
+
 Fixtures: `register_model` (a test model in the registry for one test; see
 `testlib.registered`); `one_short_timing_window` (benchmark smoke tests).
 """
 
 import contextlib
+import gc
 
 from absl import flags
 import jax
@@ -43,6 +50,14 @@ def one_short_timing_window(monkeypatch):
   real = timing.median_seconds
   monkeypatch.setattr(timing, "median_seconds", lambda fn, *args, clock="wall", **_: real(
       fn, *args, repeats=1, min_time=1e-3, clock=clock))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+  """Drops the compiled programs of a test module when it ends (module docstring)."""
+  yield
+  jax.clear_caches()
+  gc.collect()
 
 
 @pytest.fixture(autouse=True)
