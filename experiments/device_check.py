@@ -166,7 +166,7 @@ def pixelcnn_training(out, seconds, smoke, timeout):
     flags.append(f"--config.data.name={STANDIN}")
   if smoke:
     flags += ["--config.data.eval_split=validation[:100]" if real else "",
-              "--config.eval.batch_size=100"]
+              "--config.eval.batch_size=100", "--config.train.log_every_steps=1"]
   flags = [f for f in flags if f]
   status, secs, tail = _run([sys.executable, "-m", "ar_jax.main", *flags], timeout,
                             stop_after=seconds)

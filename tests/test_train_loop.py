@@ -42,8 +42,8 @@ def test_loop_stops_early_and_tests_the_best_checkpoint(monkeypatch, tmp_path):
   evaluate = evaluation.evaluate
   calls = []
 
-  def worsening(exp, params, split, batches=None):
-    res = evaluate(exp, params, split, batches)
+  def worsening(exp, params, split, batches=None, **kwargs):
+    res = evaluate(exp, params, split, batches, **kwargs)
     if split == "validation":
       calls.append(1)
       res["nll"] = float(len(calls))  # Every eval worse than the first.
