@@ -44,7 +44,6 @@ import functools
 import zlib
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -34,7 +34,6 @@ in the order are still zeros in the cache, and masked off.
 
 from typing import Any, ClassVar
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np

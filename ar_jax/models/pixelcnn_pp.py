@@ -36,7 +36,6 @@ The streams are written once (`_u_stream`, `_ul_stream`) against a run
 context from `ar_jax.models.pixelcnn_pp_runs`: whole maps or cached windows.
 """
 
-import zlib
 from typing import ClassVar
 
 import flax.linen as nn
@@ -47,8 +46,6 @@ from ar_jax.distributions import PixelDiscretizedLogisticMixture
 from ar_jax.models import checks
 from ar_jax.models import pixelcnn_pp_runs as runs
 from ar_jax.models.base import ARModel
-from ar_jax.nn import dropout as dropout_lib
-from ar_jax.nn import gated
 from ar_jax.nn import shifted
 
 
@@ -130,15 +127,10 @@ class PixelCNNPP(ARModel):
 
   # ---- the two streams, written once for whole maps and for cached steps ----
   def _resnet(self, ctx, key, x, a, spec, level, drop):
-    c1 = ctx.conv(key + "_in", shifted.concat_elu(x), spec, level)
-    if a is not None:
-      c1 = c1 + self.layers[key + "_nin"](shifted.concat_elu(a))
-    c1 = shifted.concat_elu(c1)
-    if drop is not None:
-      c1 = dropout_lib.dropout(c1, self.dropout,
-                               jax.random.fold_in(drop, zlib.crc32(key.encode())))
-    return gated.gated_residual(x, ctx.conv(key + "_out", c1, spec, level),
-                                gate=gated.sigmoid_gate)[0]
+    return shifted.gated_resnet(
+        x, key, lambda v: ctx.conv(key + "_in", v, spec, level),
+        lambda v: ctx.conv(key + "_out", v, spec, level), a=a, nin_a=self.layers.get(key + "_nin"),
+        rate=self.dropout, drop=drop)
 
   def _u_stream(self, ctx, drop):
     """The u values the ul stream reads, in the order it reads them."""

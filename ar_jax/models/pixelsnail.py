@@ -37,7 +37,6 @@ then reads its query over the buffer. A pixel costs O(layers * F^2 + blocks *
 H*W * (key + value)) instead of a whole-image pass.
 """
 
-import zlib
 from typing import ClassVar
 
 import flax.linen as nn
@@ -52,8 +51,6 @@ from ar_jax.models import base
 from ar_jax.models import checks
 from ar_jax.models import pixelcnn_pp_runs as runs
 from ar_jax.nn import attention
-from ar_jax.nn import dropout as dropout_lib
-from ar_jax.nn import gated
 from ar_jax.nn import shifted
 
 _OUTPUTS = ("logistic", "categorical")
@@ -187,19 +184,12 @@ class PixelSNAIL(base.ARModel):
 
   # ---- layers shared by the whole-image pass and the cached step ----
   def _resnet(self, key, x, conv, *, a=None, h=None, drop=None):
-    """Gated ResNet layer: x + gate(conv(dropout(celu(conv(celu(x)) + nin(celu(a)))))."""
-    c1 = conv(key + "_in", shifted.concat_elu(x))
-    if a is not None:
-      c1 = c1 + self.layers[key + "_nin"](shifted.concat_elu(a))
-    c1 = shifted.concat_elu(c1)
-    if drop is not None:
-      c1 = dropout_lib.dropout(c1, self.dropout,
-                               jax.random.fold_in(drop, zlib.crc32(key.encode())))
-    c2 = conv(key + "_out", c1)
-    if h is not None:
-      c2 = c2 + self.layers[key + "_cond"](h).reshape(
-          (h.shape[0],) + (1,) * (c2.ndim - 2) + (c2.shape[-1],))
-    return gated.gated_residual(x, c2, gate=gated.sigmoid_gate)[0]
+    """Gated ResNet layer (`shifted.gated_resnet`); `h` conditions its gate."""
+    cond = None if h is None else self.layers[key + "_cond"](h).reshape(
+        (h.shape[0],) + (1,) * (x.ndim - 2) + (-1,))
+    return shifted.gated_resnet(
+        x, key, lambda v: conv(key + "_in", v), lambda v: conv(key + "_out", v), a=a,
+        nin_a=self.layers.get(key + "_nin"), rate=self.dropout, drop=drop, cond=cond)
 
   def _nin(self, key, v):
     return self.layers[key](v)

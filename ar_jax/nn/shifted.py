@@ -15,12 +15,14 @@ window it needs (the cached sampler of `ar_jax.models.pixelcnn_pp` does so).
 """
 
 from typing import Any, Callable, Tuple
+import zlib
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ar_jax.nn import causal, masked
+from ar_jax.nn import causal, gated, masked
+from ar_jax.nn import dropout as dropout_lib
 
 
 def right_shift(x):
@@ -123,3 +125,27 @@ class NiN(nn.Module):
     y = jax.lax.dot_general(x.astype(self.dtype), kernel.astype(self.dtype),
                             (((x.ndim - 1,), (0,)), ((), ())))
     return masked.add_bias(self, y)
+
+
+def gated_resnet(x, key, conv_in, conv_out, *, a=None, nin_a=None, rate=0.0, drop=None,
+                 cond=None):
+  """PixelCNN++'s gated ResNet layer (PixelCNN++, PixelSNAIL).
+
+      c = celu(conv_in(celu(x)) [+ nin_a(celu(a))]);  z = conv_out(dropout(c)) [+ cond]
+      out = x + z_a * sigmoid(z_b)        ([z_a, z_b] halves of z)
+
+  `conv_in`, `conv_out` and `nin_a` are one-argument callables, so the same
+  layer serves whole maps and a cached step's pixel. `drop` is the dropout
+  key (None: no dropout), folded with crc32(`key`) so every layer draws its own
+  mask; `cond` is an additive term already broadcastable to z.
+  """
+  c1 = conv_in(concat_elu(x))
+  if a is not None:
+    c1 = c1 + nin_a(concat_elu(a))
+  c1 = concat_elu(c1)
+  if drop is not None:
+    c1 = dropout_lib.dropout(c1, rate, jax.random.fold_in(drop, zlib.crc32(key.encode())))
+  z = conv_out(c1)
+  if cond is not None:
+    z = z + cond
+  return gated.gated_residual(x, z, gate=gated.sigmoid_gate)[0]
