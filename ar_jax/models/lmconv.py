@@ -42,8 +42,9 @@ No cache: `ar_jax.sample` runs the naive path.
 
 import functools
 import zlib
-from typing import Any
+from typing import Any, ClassVar
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,6 +54,8 @@ from ar_jax import masks
 from ar_jax.models import base
 from ar_jax.masks import local as local_masks
 from ar_jax.models import checks
+from ar_jax.models import conv_image as ci
+from ar_jax.models import lmconv_runs as runs
 from ar_jax.nn import dropout as dropout_lib
 from ar_jax.nn.local_masked import LocallyMaskedConv2D
 
@@ -138,6 +141,8 @@ class LMConv(base.ARModel):
   order_ensemble: tuple = ()
   order_symmetries: int = 1
   seed: int = 0
+
+  supports_cache: ClassVar[bool] = True
 
   def __post_init__(self):
     checks.check_input_shape(self, "(H, W, C)", rank=3)
@@ -236,65 +241,89 @@ class LMConv(base.ARModel):
   def _down_counts(self):  # coming down: R at the first (top) block, R + 1 after
     return [self.num_resnet + (i > 0) for i in range(self.num_levels)]
 
-  def setup(self):
-    f, g, k, wn = self.num_filters, self.groups, self.kernel_size, self.weight_norm
-    conv = lambda feats, mask_type, dil=1: LocallyMaskedConv2D(
-        feats, k, mask_type, dilation=dil, channel_groups=g, weight_norm=wn)
-    nin = lambda feats: LocallyMaskedConv2D(feats, 1, "B", channel_groups=g,
-                                            fixed_raster=True, weight_norm=wn)
-    layers = {"first": conv(f, "A")}
+  def _layer_specs(self):
+    """(key, features, kind, input width) of every layer, in call order.
+
+    kind: "A" (the first layer), "B" or "dilated" for a k x k locally masked
+    convolution, None for a 1x1 one (fixed raster masks: channel groups only).
+    """
+    f, c = self.num_filters, self.input_shape[2]
+    specs = [("first", f, "A", 2 * c)]
     for pass_, counts in (("up", [self.num_resnet] * self.num_levels),
                           ("dn", self._down_counts())):
       for l, n in enumerate(counts):
         for r in range(n):
           key = f"{pass_}{l}_{r}"
-          layers[key + "_in"] = conv(f, "B")
-          layers[key + "_out"] = conv(2 * f, "B")
+          specs += [(key + "_in", f, "B", 2 * f), (key + "_out", 2 * f, "B", 2 * f)]
           if pass_ == "dn":
-            layers[key + "_nin"] = nin(f)
+            specs.append((key + "_nin", f, None, 2 * f))
         if l < self.num_levels - 1:
-          layers[f"{pass_}{l}_dilated"] = conv(f, "B", self.dilation)
+          specs.append((f"{pass_}{l}_dilated", f, "dilated", f))
     if self.output == "logistic":
       p = self.pixel_distribution.num_params
     else:
-      p = self.input_shape[2] * self.distribution.num_params
-    layers["out"] = nin(p)
+      p = c * self.distribution.num_params
+    return specs + [("out", p, None, f)]
+
+  def setup(self):
+    g, k, wn = self.groups, self.kernel_size, self.weight_norm
+    layers = {}
+    for key, feats, kind, _ in self._layer_specs():
+      if kind is None:
+        layers[key] = LocallyMaskedConv2D(feats, 1, "B", channel_groups=g, fixed_raster=True,
+                                          weight_norm=wn)
+      else:
+        layers[key] = LocallyMaskedConv2D(
+            feats, k, "A" if kind == "A" else "B", channel_groups=g, weight_norm=wn,
+            dilation=self.dilation if kind == "dilated" else 1)
     self.layers = layers
 
   # ---- network ----
   def _norm(self, x):
     return pono(x, self.groups) if self.normalization == "pono" else x
 
-  def _resnet(self, key, x, a, m, drop):
+  def _resnet(self, run, key, x, a, drop):
     g = self.groups
-    c1 = self.layers[key + "_in"](concat_elu(x, g), m["B"])
+    c1 = run.conv(key + "_in", concat_elu(x, g), "B")
     if a is not None:
-      c1 = c1 + self.layers[key + "_nin"](concat_elu(a, g))
+      c1 = c1 + run.conv(key + "_nin", concat_elu(a, g), None)
     c1 = concat_elu(c1, g)
     if drop is not None:
       c1 = dropout_lib.dropout(c1, self.dropout,
                                jax.random.fold_in(drop, zlib.crc32(key.encode())))
-    return x + sigmoid_gate(self.layers[key + "_out"](c1, m["B"]), g)
+    return x + sigmoid_gate(run.conv(key + "_out", c1, "B"), g)
 
-  def _net(self, xv, order_index, drop=None):
-    """Network output [B, H, W, P_out] under order `order_index` from class values xv."""
-    m = self._masks(order_index)
-    y = 2.0 * xv / (self.num_classes - 1) - 1.0  # each channel with a ones channel
-    feats = jnp.stack([y, jnp.ones_like(y)], axis=-1).reshape(y.shape[:3] + (-1,))
-    u = self._norm(self.layers["first"](feats, m["A"]))
+  def _net(self, run, feats, drop=None):
+    """Network output [..., P_out] from the first layer's input feats [..., 2C].
+
+    Whole maps [B, H, W, .] with a `lmconv_runs.FullRun`, one pixel [B, .] with
+    a `PixelRun`: every op between convolutions acts on one position.
+    """
+    u = self._norm(run.conv("first", feats, "A"))
     stack = [u]
     for l in range(self.num_levels):
       for r in range(self.num_resnet):
-        stack.append(u := self._resnet(f"up{l}_{r}", u, None, m, drop))
+        stack.append(u := self._resnet(run, f"up{l}_{r}", u, None, drop))
       if l < self.num_levels - 1:
-        stack.append(u := self._norm(self.layers[f"up{l}_dilated"](u, m["dilated"])))
+        stack.append(u := self._norm(run.conv(f"up{l}_dilated", u, "dilated")))
     u = stack.pop()
     for l, n in enumerate(self._down_counts()):
       for r in range(n):
-        u = self._resnet(f"dn{l}_{r}", u, stack.pop(), m, drop)
+        u = self._resnet(run, f"dn{l}_{r}", u, stack.pop(), drop)
       if l < self.num_levels - 1:
-        u = self._norm(self.layers[f"dn{l}_dilated"](u, m["dilated"]))
-    return self.layers["out"](jax.nn.elu(u))
+        u = self._norm(run.conv(f"dn{l}_dilated", u, "dilated"))
+    return run.conv("out", jax.nn.elu(u), None)
+
+  def _features(self, xv):
+    """The first layer's input [..., 2C] from class values [..., C]: each channel's
+    value in [-1, 1], then a channel of ones (zeros in the padding)."""
+    y = 2.0 * xv / (self.num_classes - 1) - 1.0
+    return jnp.stack([y, jnp.ones_like(y)], axis=-1).reshape(y.shape[:-1] + (-1,))
+
+  def _full_net(self, xv, order_index, drop=None):
+    """Network output [B, H, W, P_out] under order `order_index` from class values xv."""
+    run = runs.FullRun(self, self._masks(order_index))
+    return self._net(run, self._features(xv), drop)
 
   def _class_values(self, x):
     """Float class values [B, H, W, C]: NaN for invalid ints, the mean class of a one-hot."""
@@ -309,12 +338,12 @@ class LMConv(base.ARModel):
     """Params [B, H, W, C, P] of every sub-pixel given those before it in order `order_index`."""
     self.check_unconditional(cond)
     xv = self._class_values(x)
-    return self._params(self._net(xv, order_index), xv)
+    return self._params(self._full_net(xv, order_index), xv)
 
   # ---- likelihood ----
   def _log_prob_one(self, x, order_index, drop=None):
     xv = self._class_values(x)
-    out = self._net(xv, order_index, drop)
+    out = self._full_net(xv, order_index, drop)
     if self.output == "logistic" and jnp.issubdtype(x.dtype, jnp.integer):
       return self.pixel_distribution.log_prob(out, x).reshape(x.shape[0], -1).sum(-1)
     return self.sum_log_prob(self._params(out, xv), x)
@@ -335,3 +364,62 @@ class LMConv(base.ARModel):
     k_order, k_drop = jax.random.split(key)
     m = jax.random.randint(k_order, (), 0, self.num_orderings)
     return self._log_prob_one(x, m, k_drop if self.dropout > 0 else None)
+
+  # ---- cache protocol ----
+  def init_cache(self, batch_size, cond=None, order_index=0):
+    """Zero input maps of the k x k layers, padded (ones channels of the first set).
+
+    Also the class values generated so far [B, D] and the last pixel's network
+    output (the "logistic" output's later channels reuse it).
+    """
+    del order_index  # every step brings its own
+    self.check_unconditional(cond)
+    h, w, c = self.input_shape
+    maps = {}
+    for key, _, kind, width in self._layer_specs():
+      if kind is not None:
+        r = self.kernel_size // 2 * (self.dilation if kind == "dilated" else 1)
+        maps[key] = jnp.zeros((batch_size, h + 2 * r, w + 2 * r, width), jnp.float32)
+    q = self.kernel_size // 2
+    maps["first"] = maps["first"].at[:, q:q + h, q:q + w, 1::2].set(1.0)
+    p = self._layer_specs()[-1][1]
+    return {"maps": maps, "xv": jnp.zeros((batch_size, h * w * c), jnp.float32),
+            "pixel": jnp.zeros((batch_size, p), jnp.float32)}
+
+  def _pixel_net(self, maps, pixel, i, j, order_index):
+    """Network output [B, P_out] at pixel (i, j) from the cached maps, and the new maps."""
+    del pixel  # the output a later channel of a "logistic" pixel reuses instead
+    q, c2 = self.kernel_size // 2, 2 * self.input_shape[2]
+    run = runs.PixelRun(self, self._masks(order_index), maps, i, j)
+    feats = ci.patch(maps["first"], i + q, j + q, 1, 1).reshape(-1, c2)
+    out = self._net(run, feats)
+    return run.maps, out
+
+  def cached_step(self, cache, step, cond=None):
+    """Params [B, P] of dim `step.dim`: every layer at its pixel only (module docstring)."""
+    self.check_unconditional(cond)
+    c, q = self.input_shape[2], self.kernel_size // 2
+    # Record the value generated at the previous step. At t == 0 (prev_dim ==
+    # dim, x_prev zeros) this writes class 0 at the current sub-pixel, which
+    # nothing reads (mask A; channel_params row c reads channels < c) before
+    # step 1 writes the value drawn there.
+    pd = step.prev_dim
+    xv = cache["xv"].at[:, pd].set(step.x_prev.astype(jnp.float32))
+    pi, pj, pg = ci.position(pd, self.input_shape)
+    maps = dict(cache["maps"])
+    maps["first"] = jax.lax.dynamic_update_slice(
+        maps["first"], self._features(xv[:, pd, None])[:, None, None, :1],
+        (0, pi + q, pj + q, 2 * pg))
+    i, j, g = ci.position(step.dim, self.input_shape)
+    net = lambda m, mp, px: m._pixel_net(mp, px, i, j, step.order_index)
+    if self.output == "logistic" and c > 1:  # the output at a pixel does not read it
+      maps, pixel = nn.cond(g == 0, net, lambda m, mp, px: (mp, px), self, maps, cache["pixel"])
+    else:
+      maps, pixel = net(self, maps, cache["pixel"])
+    if self.output == "logistic":
+      x_pix = jax.lax.dynamic_slice_in_dim(xv, (step.dim // c) * c, c, axis=1)
+      params = self.pixel_distribution.channel_params(pixel, x_pix)  # [B, C, 3K]
+    else:
+      params = pixel.reshape(pixel.shape[0], c, -1)
+    params = jax.lax.dynamic_index_in_dim(params, g, axis=1, keepdims=False)
+    return params, {"maps": maps, "xv": xv, "pixel": pixel}
