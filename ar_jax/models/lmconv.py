@@ -37,14 +37,26 @@ of a pixel in turn. Training (`train_log_prob`) draws one order per batch;
 Completion with every observed pixel: the weights do not depend on the
 order, so the same variables under `ordering=masks.observed_first(known)`
 (observed pixels first) condition each missing pixel on all observed ones.
-No cache: `ar_jax.sample` runs the naive path.
+
+Cached sampling (exact: the same samples as the naive path for the same
+key): the network is written once (`network`) against a run context of
+`ar_jax.models.lmconv_runs`. A step computes every layer at the pixel being
+generated only, each k x k layer from its padded input map in the cache
+(written at that pixel first) under the pixel's row of the order's mask;
+every other op acts on one position. An earlier pixel's activations are
+final once computed, later pixels are masked off, so this is `__call__` at
+that pixel. Cost per pixel O(L k^2 F^2) for L layers of width F (C times
+that with "categorical" output: each sub-pixel reruns the pixel; "logistic"
+runs it once per pixel), against O(H W L k^2 F^2) per sub-pixel for the
+naive sampler; the cache holds one padded map per k x k layer. Order
+ensembles and completion (`x_init`, `known`) take the same path:
+`ar_jax.sample` generates every order and picks one per sample.
 """
 
 import functools
 import zlib
 from typing import Any, ClassVar
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,7 +66,6 @@ from ar_jax import masks
 from ar_jax.models import base
 from ar_jax.masks import local as local_masks
 from ar_jax.models import checks
-from ar_jax.models import conv_image as ci
 from ar_jax.models import lmconv_runs as runs
 from ar_jax.nn import dropout as dropout_lib
 from ar_jax.nn.local_masked import LocallyMaskedConv2D
@@ -216,7 +227,8 @@ class LMConv(base.ARModel):
     pix = self.pixel_orderings()
     return (pix[:, :, None] * c + np.arange(c)).reshape(pix.shape[0], -1)
 
-  def _masks(self, order_index):
+  def order_masks(self, order_index):
+    """Per-location masks [H * W, k * k] of order `order_index` (may be traced), by kind."""
     h, w, _ = self.input_shape
     orders = tuple(tuple(int(i) for i in o) for o in self.pixel_orderings())
     stacks = _stacked_masks(orders, h, w, self.kernel_size, self.dilation)
@@ -241,7 +253,7 @@ class LMConv(base.ARModel):
   def _down_counts(self):  # coming down: R at the first (top) block, R + 1 after
     return [self.num_resnet + (i > 0) for i in range(self.num_levels)]
 
-  def _layer_specs(self):
+  def layer_specs(self):
     """(key, features, kind, input width) of every layer, in call order.
 
     kind: "A" (the first layer), "B" or "dilated" for a k x k locally masked
@@ -268,7 +280,7 @@ class LMConv(base.ARModel):
   def setup(self):
     g, k, wn = self.groups, self.kernel_size, self.weight_norm
     layers = {}
-    for key, feats, kind, _ in self._layer_specs():
+    for key, feats, kind, _ in self.layer_specs():
       if kind is None:
         layers[key] = LocallyMaskedConv2D(feats, 1, "B", channel_groups=g, fixed_raster=True,
                                           weight_norm=wn)
@@ -293,7 +305,7 @@ class LMConv(base.ARModel):
                                jax.random.fold_in(drop, zlib.crc32(key.encode())))
     return x + sigmoid_gate(run.conv(key + "_out", c1, "B"), g)
 
-  def _net(self, run, feats, drop=None):
+  def network(self, run, feats, drop=None):
     """Network output [..., P_out] from the first layer's input feats [..., 2C].
 
     Whole maps [B, H, W, .] with a `lmconv_runs.FullRun`, one pixel [B, .] with
@@ -314,7 +326,7 @@ class LMConv(base.ARModel):
         u = self._norm(run.conv(f"dn{l}_dilated", u, "dilated"))
     return run.conv("out", jax.nn.elu(u), None)
 
-  def _features(self, xv):
+  def input_features(self, xv):
     """The first layer's input [..., 2C] from class values [..., C]: each channel's
     value in [-1, 1], then a channel of ones (zeros in the padding)."""
     y = 2.0 * xv / (self.num_classes - 1) - 1.0
@@ -322,8 +334,8 @@ class LMConv(base.ARModel):
 
   def _full_net(self, xv, order_index, drop=None):
     """Network output [B, H, W, P_out] under order `order_index` from class values xv."""
-    run = runs.FullRun(self, self._masks(order_index))
-    return self._net(run, self._features(xv), drop)
+    run = runs.FullRun(self, self.order_masks(order_index))
+    return self.network(run, self.input_features(xv), drop)
 
   def _class_values(self, x):
     """Float class values [B, H, W, C]: NaN for invalid ints, the mean class of a one-hot."""
@@ -365,61 +377,13 @@ class LMConv(base.ARModel):
     m = jax.random.randint(k_order, (), 0, self.num_orderings)
     return self._log_prob_one(x, m, k_drop if self.dropout > 0 else None)
 
-  # ---- cache protocol ----
+  # ---- cache protocol (`lmconv_runs`) ----
   def init_cache(self, batch_size, cond=None, order_index=0):
-    """Zero input maps of the k x k layers, padded (ones channels of the first set).
-
-    Also the class values generated so far [B, D] and the last pixel's network
-    output (the "logistic" output's later channels reuse it).
-    """
     del order_index  # every step brings its own
     self.check_unconditional(cond)
-    h, w, c = self.input_shape
-    maps = {}
-    for key, _, kind, width in self._layer_specs():
-      if kind is not None:
-        r = self.kernel_size // 2 * (self.dilation if kind == "dilated" else 1)
-        maps[key] = jnp.zeros((batch_size, h + 2 * r, w + 2 * r, width), jnp.float32)
-    q = self.kernel_size // 2
-    maps["first"] = maps["first"].at[:, q:q + h, q:q + w, 1::2].set(1.0)
-    p = self._layer_specs()[-1][1]
-    return {"maps": maps, "xv": jnp.zeros((batch_size, h * w * c), jnp.float32),
-            "pixel": jnp.zeros((batch_size, p), jnp.float32)}
-
-  def _pixel_net(self, maps, pixel, i, j, order_index):
-    """Network output [B, P_out] at pixel (i, j) from the cached maps, and the new maps."""
-    del pixel  # the output a later channel of a "logistic" pixel reuses instead
-    q, c2 = self.kernel_size // 2, 2 * self.input_shape[2]
-    run = runs.PixelRun(self, self._masks(order_index), maps, i, j)
-    feats = ci.patch(maps["first"], i + q, j + q, 1, 1).reshape(-1, c2)
-    out = self._net(run, feats)
-    return run.maps, out
+    return runs.init_cache(self, batch_size)
 
   def cached_step(self, cache, step, cond=None):
-    """Params [B, P] of dim `step.dim`: every layer at its pixel only (module docstring)."""
+    """Params [B, P] of dim `step.dim`: every layer at its pixel only."""
     self.check_unconditional(cond)
-    c, q = self.input_shape[2], self.kernel_size // 2
-    # Record the value generated at the previous step. At t == 0 (prev_dim ==
-    # dim, x_prev zeros) this writes class 0 at the current sub-pixel, which
-    # nothing reads (mask A; channel_params row c reads channels < c) before
-    # step 1 writes the value drawn there.
-    pd = step.prev_dim
-    xv = cache["xv"].at[:, pd].set(step.x_prev.astype(jnp.float32))
-    pi, pj, pg = ci.position(pd, self.input_shape)
-    maps = dict(cache["maps"])
-    maps["first"] = jax.lax.dynamic_update_slice(
-        maps["first"], self._features(xv[:, pd, None])[:, None, None, :1],
-        (0, pi + q, pj + q, 2 * pg))
-    i, j, g = ci.position(step.dim, self.input_shape)
-    net = lambda m, mp, px: m._pixel_net(mp, px, i, j, step.order_index)
-    if self.output == "logistic" and c > 1:  # the output at a pixel does not read it
-      maps, pixel = nn.cond(g == 0, net, lambda m, mp, px: (mp, px), self, maps, cache["pixel"])
-    else:
-      maps, pixel = net(self, maps, cache["pixel"])
-    if self.output == "logistic":
-      x_pix = jax.lax.dynamic_slice_in_dim(xv, (step.dim // c) * c, c, axis=1)
-      params = self.pixel_distribution.channel_params(pixel, x_pix)  # [B, C, 3K]
-    else:
-      params = pixel.reshape(pixel.shape[0], c, -1)
-    params = jax.lax.dynamic_index_in_dim(params, g, axis=1, keepdims=False)
-    return params, {"maps": maps, "xv": xv, "pixel": pixel}
+    return runs.cached_step(self, cache, step)
