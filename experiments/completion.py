@@ -142,7 +142,7 @@ def complete(model, variables, x, known, order, num_samples, key):
 
 def draw(rows, labels, num_classes, out, title=None):
   """A PNG of image rows ([N, H, W, C] each, values in 0..K-1) with a label per row."""
-  figure = plots._figure_class("completion figure")  # pylint: disable=protected-access
+  figure = plots.figure_class("completion figure")
   if figure is None:
     return None
   n, h, w, c = rows[0].shape
@@ -159,7 +159,7 @@ def draw(rows, labels, num_classes, out, title=None):
   ax.tick_params(length=0)
   if title:
     ax.set_title(title, fontsize=8)
-  return plots._save(fig, out)  # pylint: disable=protected-access
+  return plots.save_figure(fig, out)
 
 
 def test_images(exp, num_digits):
@@ -193,7 +193,7 @@ def run(args):
     raise ValueError(f"--attachment_of={args.attachment_of!r}: no such file in {out_dir}; "
                      "name the run's record relative to --out")
   with jax.set_mesh(exp.mesh):
-    state, step, kind = cli._restore(exp, args.workdir, "best")  # pylint: disable=protected-access
+    state, step, kind = cli.restore_state(exp, args.workdir, "best")
     variables = {"params": state.eval_params()}
     h, w, _ = model.input_shape
     known = top_half_known((h, w))
