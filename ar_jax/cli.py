@@ -68,7 +68,7 @@ def _merge(node, values):
       node[k] = tuple(v) if isinstance(v, list) else v
 
 
-def _restore(exp, workdir, which):
+def restore_state(exp, workdir, which):
   """`(state, step, kind)` of the newest checkpoint of the chosen kind, verified.
 
   A corrupt checkpoint is refused (`CorruptCheckpointError`), never replaced
@@ -158,7 +158,7 @@ def _sample(argv):
         f"is not a text dataset (text datasets: {sorted(text.TEXT_DATASETS)}); "
         "drop them to draw an image grid")
   with jax.set_mesh(exp.mesh):
-    state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
+    state, step, kind = restore_state(exp, FLAGS.workdir, FLAGS.which)
     if is_text:
       _sample_text(exp, state.eval_params(), jax.random.key(FLAGS.sample_seed))
       return
@@ -177,7 +177,7 @@ def _eval(argv):
   from ar_jax import evaluation, reporting  # pylint: disable=import-outside-toplevel
   exp = _setup()
   with jax.set_mesh(exp.mesh):
-    state, step, kind = _restore(exp, FLAGS.workdir, FLAGS.which)
+    state, step, kind = restore_state(exp, FLAGS.workdir, FLAGS.which)
     res = evaluation.evaluate(exp, state.eval_params(), FLAGS.split)
   res.update(split=FLAGS.split, checkpoint=kind, step=step,
              unit=evaluation.bits_unit(exp))

@@ -33,7 +33,7 @@ from ar_jax import reporting
 INSTALL_HINT = 'pip install -e ".[plots]"'
 
 
-def _figure_class(what):
+def figure_class(what):
   """matplotlib's Figure class, or None after one log line if it is not installed."""
   try:
     from matplotlib.figure import Figure  # pylint: disable=import-outside-toplevel
@@ -44,7 +44,7 @@ def _figure_class(what):
   return Figure
 
 
-def _save(fig, out):
+def save_figure(fig, out):
   """Renders `fig` with Agg to PNG bytes and writes them to `out` (local or remote)."""
   buf = io.BytesIO()
   fig.savefig(buf, format="png")
@@ -157,7 +157,7 @@ def _bits_axis(ax, nats_per_bit, unit):
 
 def curves_figure(workdir):
   """The curves Figure of one run (None without matplotlib); lines are labelled by split."""
-  figure = _figure_class("curves.png")
+  figure = figure_class("curves.png")
   if figure is None:
     return None
   c = read_curves(workdir)
@@ -185,7 +185,7 @@ def write_curves(workdir, out=None):
   fig = curves_figure(workdir)
   if fig is None:
     return None
-  return _save(fig, out or os.path.join(str(workdir), "curves.png"))
+  return save_figure(fig, out or os.path.join(str(workdir), "curves.png"))
 
 
 def table_curves_figure(workdirs, labels=None):
@@ -194,7 +194,7 @@ def table_curves_figure(workdirs, labels=None):
   Runs whose NLL units differ (e.g. per example vs per position) are drawn in
   bits per dim so that they share one axis. None without matplotlib.
   """
-  figure = _figure_class("curves figure")
+  figure = figure_class("curves figure")
   if figure is None:
     return None
   if not workdirs:
@@ -229,7 +229,7 @@ def plot_table_curves(workdirs, out, labels=None):
   fig = table_curves_figure(workdirs, labels)
   if fig is None:
     return None
-  return _save(fig, out)
+  return save_figure(fig, out)
 
 
 # ---- spectrograms ----
@@ -241,7 +241,7 @@ def spectrogram_figure(wave, sample_rate, title=None, db_range=None):
   10 ms); colours span `db_range`, by default from the 5th percentile to the
   maximum, so a second clip drawn with the first's range is comparable.
   """
-  figure = _figure_class("spectrogram")
+  figure = figure_class("spectrogram")
   if figure is None:
     return None, None
   db, hop_s, bin_hz = audio.spectrogram_dbfs(wave, sample_rate)
@@ -265,7 +265,7 @@ def plot_spectrogram(wave, sample_rate, out, title=None, db_range=None):
   fig, used = spectrogram_figure(wave, sample_rate, title, db_range)
   if fig is None:
     return None
-  _save(fig, out)
+  save_figure(fig, out)
   return used
 
 

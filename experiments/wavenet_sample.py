@@ -38,7 +38,7 @@ from ar_jax.data import speech
 
 def restore_params(exp, workdir):
   """Best-by-validation variables {"params": ...} of the run (else the latest)."""
-  state, step, _ = cli._restore(exp, workdir, "best")  # pylint: disable=protected-access
+  state, step, _ = cli.restore_state(exp, workdir, "best")
   return {"params": state.eval_params()}, step
 
 
