@@ -150,6 +150,14 @@ def validate(c):
   _require(c.train.num_steps % c.optim.grad_accum_steps == 0, "train.num_steps",
            c.train.num_steps,
            f"a multiple of optim.grad_accum_steps={c.optim.grad_accum_steps}")
+  updates = c.train.num_steps // c.optim.grad_accum_steps
+  if c.optim.schedule == "cosine" and c.optim.end_lr_factor == 0 and c.optim.decay_steps > 0:
+    # The cosine reaches lr 0 after warmup + decay_steps updates and stays there.
+    idle = updates - c.optim.warmup_steps - c.optim.decay_steps
+    _require(idle <= 0, "optim.decay_steps", c.optim.decay_steps,
+             f">= {updates - c.optim.warmup_steps} or -1 (all remaining updates): a cosine "
+             f"to optim.end_lr_factor=0 over {c.optim.decay_steps} updates leaves lr = 0 for "
+             f"the last {max(idle, 0)} of the {updates} updates")
   _require(c.eval.every_steps >= 1, "eval.every_steps", c.eval.every_steps, ">= 1")
   _require(c.eval.batch_size >= 1, "eval.batch_size", c.eval.batch_size, ">= 1")
   _require(c.eval.num_samples >= 0, "eval.num_samples", c.eval.num_samples, ">= 0")

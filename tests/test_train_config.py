@@ -75,6 +75,9 @@ def test_unknown_variant_fails():
     ("optim.ema_decay", 1.0, r"in \[0, 1\)"),
     ("optim.l2", -1e-4, ">= 0"),
     ("train.num_steps", 7, "multiple of optim.grad_accum_steps=2"),
+    # A cosine to 0 over 1 update (an exponential config's decay_steps=1 left
+    # in place) would train at lr 0 after step 1.
+    ("optim.decay_steps", 1, "lr = 0 for the last 3 of the 4 updates"),
 ])
 def test_bad_values_fail_naming_the_key(key, value, expected):
   c = train_testlib.tiny_config(optim__grad_accum_steps=2, train__num_steps=8)

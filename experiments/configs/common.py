@@ -70,12 +70,13 @@ def dynamic_mnist_protocol(c, variant=""):
 def cpu_budget(c, *, num_steps=6000, lr=3e-3):
   """The `:cpu` variant of the binarized-MNIST configs: a short annealed run.
 
-  A higher peak lr with warmup + cosine decay to 0 gets most of the way in
-  `num_steps`; evals every third of the run, no early stopping, 16 samples.
+  A higher peak lr with warmup + cosine decay to 0 over the remaining steps
+  gets most of the way in `num_steps`; evals every third of the run, no early stopping, 16 samples.
   """
   c.optim.lr = lr
   c.optim.schedule = "cosine"
   c.optim.warmup_steps = 100
+  c.optim.decay_steps = -1  # over all remaining updates, whatever the full config set
   c.train.num_steps = num_steps
   c.train.checkpoint_every_steps = num_steps // 3
   c.train.early_stopping_patience = 0
