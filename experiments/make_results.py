@@ -8,13 +8,16 @@ a file with `attachment_of` belongs to another record) and the two tables of
 `experiments/PAPER_NUMBERS.md`. A paper value is printed only from the
 citations table, through the record's `paper_id`. README.md's blocks between
 `<!-- generated:models -->` / `<!-- /generated:models -->` and
-`<!-- generated:headline -->` / `<!-- /generated:headline -->` are rewritten
-when the markers are present. The output depends only on the inputs.
+`<!-- generated:headline -->` / `<!-- /generated:headline -->` and
+`<!-- generated:completion -->` (from `experiments/completion.py`'s JSON files,
+attachments of an lmconv run) are rewritten when the markers are present. The output depends only on the inputs.
 """
 
 import argparse
+import json
 import math
 import pathlib
+import posixpath
 import re
 import statistics
 import sys
@@ -299,6 +302,40 @@ def render_headline(records, citations):
   return "\n".join(out) + "\n"
 
 
+def load_completions(root):
+  """{path relative to experiments/results: JSON} of `experiments/completion.py`'s outputs."""
+  base = pathlib.Path(root) / RESULTS_DIR
+  found = {p.relative_to(base).as_posix(): json.loads(p.read_text())
+           for p in sorted(base.rglob("*.json"))}
+  return {rel: c for rel, c in found.items() if "nll_missing_nats" in c}
+
+
+def render_completion(completions, records):
+  """README lines: the missing-half NLL under observed-first, s_curve, raster and the best
+  other training order, with the picture, per completion file."""
+  if not completions:
+    return "No completion run is recorded yet (`experiments/completion.py`).\n"
+  out = []
+  for rel, c in completions.items():
+    folder = pathlib.PurePosixPath(rel).parent
+    parent = posixpath.normpath(posixpath.join(str(folder), c.get("attachment_of", "")))
+    label = records[parent]["label"] if parent in records else c["model"]
+    nll, se = c["nll_missing_nats"], c["nll_missing_se"]
+    shown = [o for o in ("observed_first", "s_curve", "raster") if o in nll]
+    others = sorted((v, o) for o, v in nll.items() if o not in shown)
+    if others:
+      shown.append(others[0][1])
+    out += [f"{label} (step {c['step']}, {c['checkpoint']} checkpoint), {c['num_digits']} test "
+            f"digits, {c['missing']} missing. NLL of the missing half given the rest, under "
+            "one order of the same weights:", "",
+            "| order | the order | NLL (nats) |", "|---|---|---|"]
+    out += [f"| `{o}` | {c['orders'][o]} | {nll[o]:.2f} ± {se[o]:.2f} |" for o in shown]
+    if c.get("picture"):
+      out += ["", f"![completions]({RESULTS_DIR}/{folder}/{c['picture']})"]
+    out.append("")
+  return "\n".join(out)
+
+
 def replace_block(text, name, body):
   """`text` with the block between the `name` markers replaced by `body` (if present)."""
   start, end = f"<!-- generated:{name} -->", f"<!-- /generated:{name} -->"
@@ -330,6 +367,8 @@ def generate(root=None, model_classes=None):
       classes = model_classes if model_classes is not None else _model_classes()
       text = replace_block(text, "models", render_models(records, papers, classes))
     text = replace_block(text, "headline", render_headline(records, citations))
+    text = replace_block(text, "completion",
+                         render_completion(load_completions(root), records))
     out["README.md"] = text
   return out
 

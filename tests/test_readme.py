@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 MAX_README_LINES = 250
 # Blocks that experiments/make_results.py writes into the README.
-GENERATED_BLOCKS = ("models", "headline")
+GENERATED_BLOCKS = ("models", "headline", "completion")
 # Decimal numbers the README may type outside generated blocks and code: the
 # minimum Python version.
 ALLOWED_DECIMALS = {"3.11"}

@@ -153,3 +153,25 @@ def test_results_tree_names_no_machine_path():
                *(ROOT / make_results.RESULTS_DIR).rglob("*.md")]:
     text = path.read_text()
     assert "/work/" not in text and "/root/" not in text and "/home/" not in text, path
+
+
+def test_completion_block_shows_the_key_orders_of_each_completion_file(tmp_path):
+  root = _copy_inputs(tmp_path)
+  folder = root / make_results.RESULTS_DIR / "binarized_mnist" / "completion"
+  folder.mkdir()
+  nll = {"observed_first": 30.5, "s_curve": 61.0, "raster": 62.5,
+         "s_curve+flip_ud": 33.25, "s_curve+flip_lr": 60.0}
+  (folder / "c.json").write_text(json.dumps({
+      "attachment_of": "../nade.json", "model": "lmconv", "step": 40, "checkpoint": "best",
+      "num_digits": 7, "missing": "top half", "orders": {o: f"about {o}" for o in nll},
+      "nll_missing_nats": nll, "nll_missing_se": {o: 0.5 for o in nll},
+      "picture": "c.png"}))
+  records = make_results.load_records(root)  # the attachment is not a run record
+  block = make_results.render_completion(make_results.load_completions(root), records)
+  rows = [l for l in block.splitlines() if l.startswith("| `")]
+  # observed_first, s_curve, raster, then only the best other order (flip_ud, not flip_lr).
+  assert [r.split("`")[1] for r in rows] == ["observed_first", "s_curve", "raster",
+                                            "s_curve+flip_ud"]
+  assert "| 30.50 ± 0.50 |" in rows[0] and "| 33.25 ± 0.50 |" in rows[3]
+  assert block.startswith(records["binarized_mnist/nade.json"]["label"])
+  assert "](experiments/results/binarized_mnist/completion/c.png)" in block
