@@ -29,13 +29,20 @@ from ar_jax import sampling
 import testlib
 
 
-CASES = [pytest.param(name, hp, id=i) for name, hp, i in testlib.conformance_cases()]
+CASES = [pytest.param(name, hp, id=i)
+         for name, hp, i in testlib.conformance_cases(perturbation=True)]
 
 
-def _build(name, hp, seed=0):
-  """Model + randomly perturbed variables (so no init symmetry hides a bug)."""
+def _build(name, hp):
+  """Model + randomly perturbed variables (so no init symmetry hides a bug).
+
+  `hp` holds the case's hyperparameters and its "perturbation": the
+  `testlib.perturbed` keyword arguments (tests/conformance_cases.py).
+  """
+  hp = dict(hp)
+  noise = hp.pop("perturbation")
   model = models.get(name, **hp)
-  return model, testlib.perturbed(model, seed=seed, scale=0.3)
+  return model, testlib.perturbed(model, **noise)
 
 
 def _order_kwargs(model, m):

@@ -33,6 +33,13 @@ def test_causal_by_gradients_on_5x5(ordering):
   testlib.assert_causal(model, testlib.perturbed(model))
 
 
+@pytest.mark.parametrize("ordering", ["s_curve", PERM_25], ids=["s_curve", "permutation"])
+def test_causal_by_gradients_on_5x5_at_default_size(ordering):
+  """The same at the default hyperparameters (15 blocks, 192-wide stream)."""
+  model = models.get("pixelcnn", input_shape=(5, 5, 1), ordering=ordering)
+  testlib.assert_causal(model, testlib.perturbed(model, scale=1.0, relative=True))
+
+
 def test_causal_by_gradients_rgb():
   """RGB under the Hilbert order: channels R -> G -> B within each pixel."""
   model = models.get("pixelcnn", input_shape=(3, 3, 3), ordering="hilbert", **TINY)

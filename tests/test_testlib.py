@@ -154,3 +154,22 @@ def test_perturbed_moves_every_entry_and_all_inputs_enumerates():
   x = testlib.all_inputs(model)
   assert x.shape == (27, 3) and len({tuple(r) for r in np.asarray(x).tolist()}) == 27
   np.testing.assert_array_equal(testlib.input_codes(x, 3), np.arange(27))
+
+
+def test_perturbed_relative_moves_each_leaf_by_its_own_spread():
+  """relative=True: a kernel moves by scale * its init std, a zero bias by scale *
+  its layer's kernel std; the plain noise is scale whatever the leaf."""
+  model = models.get("pixelcnn", input_shape=(4, 4, 1), num_blocks=1, residual_channels=32,
+                     head_channels=64)
+  init = model.init(jax.random.key(0), testlib.example_input(model, 2))["params"]
+  for relative in (True, False):
+    moved = testlib.perturbed(model, seed=0, scale=0.5, relative=relative)["params"]
+    for layer in ("first", "down_0", "mid_0", "head"):
+      kernel_std = float(np.std(init[layer]["kernel"]))
+      for leaf in ("kernel", "bias"):
+        step = np.asarray(moved[layer][leaf]) - np.asarray(init[layer][leaf])
+        want = 0.5 * kernel_std if relative else 0.5
+        assert np.all(step != 0)
+        assert abs(np.std(step) / want - 1) < 0.35, (layer, leaf, relative, np.std(step), want)
+  with pytest.raises(ValueError, match="around='init'"):
+    testlib.perturbed(model, around=1.0, relative=True)

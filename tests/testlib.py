@@ -35,14 +35,17 @@ import conformance_cases as conformance_table
 
 # ----------------------------------------------------------------- cases ----
 
-def conformance_cases():
+def conformance_cases(perturbation=False):
   """(name, hparams, id) for every registered model and its variants.
 
   Every variant of the model's entry in `conformance_cases.MODELS`, at the
   tiny shape of its kind; for models with a `num_classes` hyperparameter the
   first variant also with num_classes=3, at the kind's tiny shape (3 classes
   over 3x3 pixels would be 19683 inputs to enumerate). Raises for a registered model with
-  no entry, so that no model goes untested.
+  no entry, so that no model goes untested. A variant's "perturbation" entry
+  (the `perturbed` keyword arguments of its variables; default
+  `conformance_cases.PERTURBATION`) is no hyperparameter: hparams hold it
+  only with `perturbation=True`, always, for the suite to pop.
   """
   missing = [name for name in models.names() if name not in conformance_table.MODELS]
   if missing:
@@ -56,6 +59,9 @@ def conformance_cases():
     shape = conformance_table.TINY_SHAPES[kind]
     for i, variant in enumerate(variants):
       hp = {"input_shape": shape, **variant}
+      noise = hp.pop("perturbation", conformance_table.PERTURBATION)
+      if perturbation:
+        hp["perturbation"] = noise
       cases.append((name, hp, f"{name}-v{i}"))
       if i == 0 and "num_classes" in models.hparam_names(name):
         cases.append((name, {**hp, "num_classes": 3, "input_shape": shape},
@@ -94,7 +100,7 @@ def input_codes(x_NxS, num_classes):
 
 # ------------------------------------------------------------- variables ----
 
-def perturbed(model, seed=0, scale=0.3, around="init"):
+def perturbed(model, seed=0, scale=0.3, around="init", relative=False):
   """Variables of `model` with every entry moved by `scale` * N(0, 1) (numpy draws).
 
   Args:
@@ -105,6 +111,12 @@ def perturbed(model, seed=0, scale=0.3, around="init"):
       A number c or a dict {leaf name: c} (other leaves 0): noise around those
       constants, with shapes from `jax.eval_shape` (nothing runs or compiles);
       e.g. {"rho": 1.0} keeps NADE's activation scales near 1.
+    relative: the noise of each init leaf is `scale` times that leaf's own
+      spread (a kernel's std, ~1 / sqrt(fan-in); see `_moved_relative` for
+      constant leaves), not `scale` itself: a deep, wide net without
+      normalization then keeps about the activation scale of its init, where
+      `scale`-sized moves of every weight multiply it at each layer and
+      saturate every conditional. Only with around="init".
   Returns:
     The variables pytree, float32 leaves.
   """
@@ -122,9 +134,40 @@ def perturbed(model, seed=0, scale=0.3, around="init"):
         lambda path, s: np.full(s.shape, by_name.get(getattr(path[-1], "key", None), default),
                                 np.float32),
         shapes)
+  if relative:
+    if not isinstance(around, str):
+      raise ValueError(f"relative=True scales the noise to the init's spread: it needs "
+                       f"around='init', got around={around!r}")
+    return _moved_relative(centers, scale, rng)
   return jax.tree.map(
       lambda c: jnp.asarray(np.asarray(c) + scale * rng.standard_normal(np.shape(c)), jnp.float32),
       centers)
+
+
+def _moved_relative(centers, scale, rng):
+  """`perturbed(relative=True)`: each leaf moved by `scale` times its own spread.
+
+  The spread of a leaf that varies is its std; of a nonzero constant leaf (a
+  unit scale), its magnitude; of a zero leaf (a bias), the largest std among
+  the leaves of its layer (a bias is a weight on a constant unit input, so it
+  moves as the kernel's entries do), or 1 in a layer with none.
+  """
+  leaves, treedef = jax.tree_util.tree_flatten_with_path(centers)
+  leaves = [(jax.tree_util.keystr(path[:-1]), np.asarray(c, np.float32)) for path, c in leaves]
+  layer_spread = {}
+  for layer, c in leaves:
+    if c.size > 1:
+      layer_spread[layer] = max(layer_spread.get(layer, 0.0), float(c.std()))
+  moved = []
+  for layer, c in leaves:
+    if c.size > 1 and c.std() > 0:
+      sigma = float(c.std())
+    elif np.any(c):
+      sigma = float(np.abs(c).max())
+    else:
+      sigma = layer_spread.get(layer) or 1.0
+    moved.append(jnp.asarray(c + scale * sigma * rng.standard_normal(c.shape), jnp.float32))
+  return jax.tree_util.tree_unflatten(treedef, moved)
 
 
 # ------------------------------------------------------------- causality ----
