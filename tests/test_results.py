@@ -158,6 +158,7 @@ def test_results_tree_names_no_machine_path():
 def test_completion_block_shows_the_key_orders_of_each_completion_file(tmp_path):
   root = _copy_inputs(tmp_path)
   folder = root / make_results.RESULTS_DIR / "binarized_mnist" / "completion"
+  shutil.rmtree(folder, ignore_errors=True)  # only this test's file
   folder.mkdir()
   nll = {"observed_first": 30.5, "s_curve": 61.0, "raster": 62.5,
          "s_curve+flip_ud": 33.25, "s_curve+flip_lr": 60.0}
