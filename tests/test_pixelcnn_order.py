@@ -7,7 +7,6 @@ registered order, and the params and masks against the raster model.
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
